@@ -1,0 +1,57 @@
+# The front door. `make help` lists every target.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STACK       := $(PY) -m deploy.local.stack
+SETUP_STAMP := $(VENV)/.paystream-stamp
+SERVICE     ?=
+
+.PHONY: help setup up down status logs clean flink-sql trino demo test test-unit test-integration lint
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(SETUP_STAMP): pyproject.toml constraints/app.txt constraints/flink.txt deploy/local/jvm/pom.xml
+	@deploy/local/setup.sh
+
+setup: ## Install everything (venvs, JVM artifacts, PostgreSQL, Trino, Temporal CLI, JR); idempotent
+	@deploy/local/setup.sh
+
+up: $(SETUP_STAMP) ## Start the platform (runs setup first if needed) and wait until every service is ready
+	@$(STACK) up
+
+down: ## Stop every service; nothing is left running or listening
+	@if [ -x $(PY) ]; then $(STACK) down; else echo "Nothing is running (no setup yet)."; fi
+
+status: ## Show each service's state, readiness and address
+	@if [ -x $(PY) ]; then $(STACK) status; else echo "Not set up: run 'make setup'."; exit 1; fi
+
+logs: ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmanager|trino|temporal)
+	@$(STACK) logs $(SERVICE) --follow
+
+clean: ## Stop everything and delete all local data (.run); caches are kept
+	@if [ -x $(PY) ]; then $(STACK) clean; else rm -rf .run; fi
+
+flink-sql: ## Open the Flink SQL client with the `lakehouse` catalog registered (needs `make up`)
+	@$(PY) -m deploy.local.clients flink-sql
+
+trino: ## Open the Trino CLI on `lakehouse` (needs `make up`)
+	@$(PY) -m deploy.local.clients trino
+
+demo: up ## The main job end to end on the local stack
+	@$(PY) -m deploy.local.demo
+
+test: $(SETUP_STAMP) ## Unit tests, then integration tests on a stack started and stopped for them
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integration
+
+test-unit: $(SETUP_STAMP) ## Unit tests only (no services needed)
+	@$(PY) -m pytest -m "not integration" -q
+
+test-integration: $(SETUP_STAMP) ## Integration tests on the real platform (starts it if needed, stops it if it started it)
+	@$(PY) -m deploy.local.with_stack $(PY) -m pytest -m integration -q
+
+lint: $(SETUP_STAMP) ## ruff and mypy
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

@@ -1,0 +1,104 @@
+"""Real readiness checks: each asks the service itself whether it can do its job."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+import psycopg
+
+from deploy.local.settings import StackSettings
+from lakehouse.clients import trino_connection
+from lakehouse.settings import LakehouseSettings
+
+
+class NotReady(Exception):
+    """The service answered, or failed to, in a way that says it is not ready yet."""
+
+
+def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    try:
+        with psycopg.connect(
+            host=lakehouse.catalog_db_host,
+            port=lakehouse.catalog_db_port,
+            user="postgres",
+            dbname="postgres",
+            connect_timeout=2,
+        ) as conn:
+            version = conn.execute("show server_version").fetchone()
+    except psycopg.OperationalError as exc:
+        raise NotReady(str(exc).strip()) from exc
+    return f"PostgreSQL {version[0] if version else '?'}"
+
+
+def kafka_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    from confluent_kafka.admin import AdminClient
+
+    if not port_open("127.0.0.1", stack.kafka_port):
+        raise NotReady("port closed")
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{stack.kafka_port}", "log_level": 0})
+    try:
+        metadata = admin.list_topics(timeout=3)
+    except Exception as exc:
+        raise NotReady(str(exc)) from exc
+    if not metadata.brokers:
+        raise NotReady("no broker in metadata")
+    return f"{len(metadata.brokers)} broker, {len(metadata.topics)} topics"
+
+
+def flink_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    try:
+        overview = httpx.get(f"http://127.0.0.1:{stack.flink_rest_port}/overview", timeout=3)
+        overview.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise NotReady(str(exc)) from exc
+    body = overview.json()
+    if body.get("taskmanagers", 0) < 1 or body.get("slots-total", 0) < stack.flink_taskmanager_slots:
+        raise NotReady(f"{body.get('taskmanagers', 0)} TaskManagers, {body.get('slots-total', 0)} slots")
+    return (
+        f"Flink {body.get('flink-version')}: {body['taskmanagers']} TaskManager, "
+        f"{body['slots-available']}/{body['slots-total']} slots free, {body.get('jobs-running', 0)} jobs running"
+    )
+
+
+def trino_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    try:
+        info = httpx.get(f"http://{lakehouse.trino_host}:{lakehouse.trino_port}/v1/info", timeout=3)
+        info.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise NotReady(str(exc)) from exc
+    if info.json().get("starting", True):
+        raise NotReady("starting")
+    try:
+        cursor = trino_connection(lakehouse).cursor()
+        cursor.execute(f"SHOW SCHEMAS FROM {lakehouse.catalog_name}")
+        schemas = [row[0] for row in cursor.fetchall()]
+    except Exception as exc:
+        raise NotReady(f"catalog {lakehouse.catalog_name}: {exc}") from exc
+    return f"Trino {info.json().get('nodeVersion', {}).get('version')}, {len(schemas)} schemas in {lakehouse.catalog_name}"
+
+
+def temporal_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    from temporalio.client import Client
+
+    async def check() -> None:
+        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}")
+        await client.service_client.check_health()
+
+    if not port_open("127.0.0.1", stack.temporal_port):
+        raise NotReady("frontend port closed")
+    try:
+        asyncio.run(asyncio.wait_for(check(), timeout=5))
+        httpx.get(f"http://127.0.0.1:{stack.temporal_ui_port}/", timeout=3).raise_for_status()
+    except Exception as exc:
+        raise NotReady(str(exc) or type(exc).__name__) from exc
+    return "frontend healthy, UI up"

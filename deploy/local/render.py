@@ -1,0 +1,54 @@
+"""Renders the committed templates into the run folder's configuration."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from string import Template
+
+from deploy.local.settings import StackSettings
+from lakehouse.settings import LakehouseSettings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+def template_values(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[str, str]:
+    values = {k: str(v) for k, v in stack.model_dump().items()}
+    values |= {k: str(v) for k, v in lakehouse.model_dump().items()}
+    values |= {
+        "jdbc_uri": lakehouse.jdbc_uri,
+        "kafka_data_dir": str(stack.run_dir / "kafka" / "data"),
+        "trino_data_dir": str(stack.run_dir / "trino" / "data"),
+        "flink_checkpoints_uri": stack.flink_checkpoints.as_uri(),
+        "flink_savepoints_uri": stack.flink_savepoints.as_uri(),
+        "flink_python": str(stack.flink_venv / "bin" / "python"),
+    }
+    return values
+
+
+def render_template(source: Path, target: Path, values: dict[str, str]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(Template(source.read_text()).substitute(values))
+
+
+def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
+    """Writes every service's configuration under `<run>/conf`."""
+    values = template_values(stack, lakehouse)
+    conf = stack.conf_dir
+    outputs = {
+        TEMPLATES / "kafka.properties": conf / "kafka" / "server.properties",
+        TEMPLATES / "kafka-log4j2.properties": conf / "kafka" / "log4j2.properties",
+        TEMPLATES / "flink-config.yaml": conf / "flink" / "config.yaml",
+        SQL_DIR / "init_catalog.sql": conf / "flink" / "init.sql",
+        TEMPLATES / "trino-config.properties": conf / "trino" / "config.properties",
+        TEMPLATES / "trino-node.properties": conf / "trino" / "node.properties",
+        TEMPLATES / "trino-jvm.config": conf / "trino" / "jvm.config",
+        TEMPLATES / "trino-log.properties": conf / "trino" / "log.properties",
+        TEMPLATES / "trino-lakehouse.properties": conf / "trino" / "catalog" / "lakehouse.properties",
+    }
+    for source, target in outputs.items():
+        render_template(source, target, values)
+    # Flink's scripts read their log4j files from the configuration folder as well.
+    for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
+        shutil.copyfile(stack.flink_home / "conf" / name, conf / "flink" / name)

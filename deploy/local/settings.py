@@ -1,0 +1,97 @@
+"""Settings of the local platform (env prefix PAYSTREAM_): folders, ports and memory.
+
+Catalog and Trino coordinates come from `lakehouse.settings` so that every engine and the
+Python code agree on them; everything else the processes need is here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lakehouse.settings import REPO_ROOT, RUN_DIR
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "paystream"
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYSTREAM_", frozen=True)
+
+    repo_root: Path = REPO_ROOT
+    run_dir: Path = RUN_DIR
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    trino_version: str = "476"
+
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    flink_rest_port: int = 8081
+    flink_rpc_port: int = 6123
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    # Memory is set for every JVM so the whole stack stays near 8 GiB.
+    kafka_heap: str = "768m"
+    flink_jobmanager_memory: str = "1280m"
+    flink_taskmanager_memory: str = "3072m"
+    flink_taskmanager_slots: int = 4
+    trino_heap: str = "2G"
+    trino_query_memory: str = "1GB"
+
+    ready_timeout_seconds: float = 180.0
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.run_dir / "conf"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def flink_venv(self) -> Path:
+        return self.repo_root / ".venv-flink"
+
+    @property
+    def app_venv(self) -> Path:
+        return self.repo_root / ".venv"
+
+    @property
+    def flink_home(self) -> Path:
+        """The Flink distribution shipped inside the PyFlink wheel."""
+        found = sorted(self.flink_venv.glob("lib/python3*/site-packages/pyflink"))
+        if not found:
+            raise FileNotFoundError(f"PyFlink is not installed in {self.flink_venv}: run `make setup`")
+        return found[-1]
+
+    @property
+    def trino_home(self) -> Path:
+        return self.cache_dir / f"trino-server-{self.trino_version}"
+
+    @property
+    def trino_cli(self) -> Path:
+        return self.cache_dir / "jvm" / "trino" / f"trino-cli-{self.trino_version}-executable.jar"
+
+    @property
+    def kafka_classpath(self) -> str:
+        return str(self.cache_dir / "jvm" / "kafka" / "*")
+
+    @property
+    def flink_checkpoints(self) -> Path:
+        return self.run_dir / "flink" / "checkpoints"
+
+    @property
+    def flink_savepoints(self) -> Path:
+        return self.run_dir / "flink" / "savepoints"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        # Unix socket paths are limited to ~107 bytes; a deep checkout falls back to /tmp.
+        socket = self.run_dir / "supervisor.sock"
+        if len(str(socket)) < 100:
+            return socket
+        return Path("/tmp") / f"paystream-{abs(hash(str(self.run_dir)))}.sock"

@@ -1,0 +1,301 @@
+"""The local platform: `python -m deploy.local.stack up|down|status|logs|clean`.
+
+supervisord keeps the processes alive; this module prepares their state on first start,
+starts them in dependency order, waits on real readiness checks, and reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+import base64
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from deploy.local.readiness import NotReady, port_open
+from deploy.local.render import render_all
+from deploy.local.services import Service, postgres_bin_dir, render_supervisord_conf, running_as_root, services
+from deploy.local.settings import StackSettings
+from lakehouse.clients import load_catalog
+from lakehouse.settings import LakehouseSettings
+
+# Started first and bootstrapped before anything that reads the catalog.
+FIRST = "postgres"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+class Stack:
+    def __init__(self, stack: StackSettings, lakehouse: LakehouseSettings) -> None:
+        self.settings = stack
+        self.lakehouse = lakehouse
+        self.services = services(stack, lakehouse)
+        self.supervisor_conf = stack.conf_dir / "supervisord.conf"
+
+    # -- supervisord -------------------------------------------------------------------
+
+    def supervisorctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(self.supervisor_conf), *args]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        # supervisorctl exits non-zero whenever a program is not RUNNING; callers decide.
+        if check and result.returncode not in (0, 3):
+            raise StackError(f"supervisorctl {' '.join(args)} failed: {result.stdout}{result.stderr}")
+        return result
+
+    def supervisord_running(self) -> bool:
+        socket = self.settings.supervisor_socket
+        return socket.exists() and self.supervisorctl("pid", check=False).stdout.strip().isdigit()
+
+    def start_supervisord(self) -> None:
+        if self.supervisord_running():
+            return
+        self.settings.supervisor_socket.unlink(missing_ok=True)
+        supervisord = Path(sys.executable).parent / "supervisord"
+        subprocess.run([str(supervisord), "-c", str(self.supervisor_conf)], check=True)
+        deadline = time.monotonic() + 15
+        while not self.supervisord_running():
+            if time.monotonic() > deadline:
+                raise StackError(f"supervisord did not start; see {self.settings.log_dir / 'supervisord.log'}")
+            time.sleep(0.2)
+
+    def program_states(self) -> dict[str, str]:
+        if not self.supervisord_running():
+            return {}
+        states = {}
+        for line in self.supervisorctl("status", check=False).stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                states[parts[0]] = parts[1]
+        return states
+
+    # -- first-start preparation ---------------------------------------------------------
+
+    def prepare_folders(self) -> None:
+        run = self.settings.run_dir
+        for folder in (
+            self.settings.log_dir / "flink",
+            run / "kafka" / "data",
+            run / "trino" / "data",
+            run / "temporal",
+            self.settings.flink_checkpoints,
+            self.settings.flink_savepoints,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+        warehouse = self.lakehouse.warehouse_path
+        if warehouse:
+            warehouse.mkdir(parents=True, exist_ok=True)
+
+    def prepare_postgres(self) -> None:
+        data = self.settings.run_dir / "postgres" / "data"
+        if (data / "PG_VERSION").exists():
+            return
+        say("  initialising the catalog database cluster")
+        data.mkdir(parents=True, exist_ok=True)
+        command = [str(postgres_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres",
+                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
+        if running_as_root():
+            # PostgreSQL refuses to run as root: its files belong to the postgres user.
+            shutil.chown(data.parent, "postgres")
+            shutil.chown(data, "postgres")
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
+
+    def prepare_kafka(self) -> None:
+        data = self.settings.run_dir / "kafka" / "data"
+        if (data / "meta.properties").exists():
+            return
+        say("  formatting Kafka's KRaft storage")
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        java = next(s for s in self.services if s.name == "kafka").command[0]
+        result = subprocess.run(
+            [java, "-cp", self.settings.kafka_classpath,
+             f"-Dlog4j2.configurationFile={self.settings.conf_dir / 'kafka' / 'log4j2.properties'}",
+             "kafka.tools.StorageTool", "format", "-t", cluster_id,
+             "-c", str(self.settings.conf_dir / "kafka" / "server.properties")],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
+
+    def bootstrap_catalog(self) -> None:
+        """The catalog's role, database, JDBC tables (schema V1) and namespace."""
+        lh = self.lakehouse
+        with psycopg.connect(host=lh.catalog_db_host, port=lh.catalog_db_port, user="postgres",
+                             dbname="postgres", autocommit=True) as conn:
+            if not conn.execute("select 1 from pg_roles where rolname = %s", (lh.catalog_db_user,)).fetchone():
+                conn.execute(sql.SQL("create role {} login password {}").format(
+                    sql.Identifier(lh.catalog_db_user), sql.Literal(lh.catalog_db_password)))
+            if not conn.execute("select 1 from pg_database where datname = %s", (lh.catalog_db_name,)).fetchone():
+                conn.execute(sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(lh.catalog_db_name), sql.Identifier(lh.catalog_db_user)))
+        catalog = load_catalog(lh)
+        catalog.create_namespace_if_not_exists(lh.namespace)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def up(self) -> None:
+        started = time.monotonic()
+        say("Starting the local platform")
+        self.prepare_folders()
+        render_all(self.settings, self.lakehouse)
+        self.supervisor_conf.write_text(render_supervisord_conf(self.settings, self.services))
+        self.prepare_postgres()
+        self.prepare_kafka()
+        self.start_supervisord()
+        self.supervisorctl("update")
+
+        self.start_and_wait([self.service(FIRST)])
+        self.bootstrap_catalog()
+        self.start_and_wait([s for s in self.services if s.name != FIRST])
+        say(f"Platform ready in {time.monotonic() - started:.0f}s\n")
+        self.print_endpoints()
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def start_and_wait(self, group: list[Service]) -> None:
+        states = self.program_states()
+        to_start = [s.name for s in group if states.get(s.name) != "RUNNING"]
+        if to_start:
+            self.supervisorctl("start", *to_start, check=False)
+        deadline = time.monotonic() + self.settings.ready_timeout_seconds
+        pending = {s.name: s for s in group}
+        last_reason: dict[str, str] = {}
+        while pending:
+            states = self.program_states()
+            for name, service in list(pending.items()):
+                if states.get(name) in ("FATAL", "BACKOFF", "EXITED"):
+                    self.fail(service, f"process {states[name]}")
+                try:
+                    detail = service.ready(self.settings, self.lakehouse)
+                except NotReady as exc:
+                    last_reason[name] = str(exc)
+                    continue
+                say(f"  {name:<18} ready   {detail}")
+                del pending[name]
+            if pending and time.monotonic() > deadline:
+                name = next(iter(pending))
+                self.fail(pending[name], f"not ready after {self.settings.ready_timeout_seconds:.0f}s: {last_reason.get(name)}")
+            if pending:
+                time.sleep(1)
+
+    def log_file(self, name: str) -> Path:
+        return self.settings.log_dir / f"{name}.log"
+
+    def fail(self, service: Service, reason: str) -> None:
+        log = self.log_file(service.name)
+        tail = ""
+        if log.exists():
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        raise StackError(f"{service.name} failed: {reason}\n  log: {log}\n--- last lines ---\n{tail}")
+
+    def down(self) -> None:
+        if not self.supervisord_running():
+            say("Nothing is running.")
+        else:
+            say("Stopping the local platform")
+            # Reverse order: clients of the catalog before the catalog's database.
+            for service in reversed(self.services):
+                self.supervisorctl("stop", service.name, check=False)
+                say(f"  {service.name:<18} stopped")
+            self.supervisorctl("shutdown", check=False)
+            deadline = time.monotonic() + 30
+            while self.settings.supervisor_socket.exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        busy = [port for port in self.ports() if port_open("127.0.0.1", port, timeout=0.3)]
+        if busy:
+            raise StackError(f"ports still listening after down: {busy}")
+
+    def ports(self) -> list[int]:
+        s, lh = self.settings, self.lakehouse
+        return [lh.catalog_db_port, s.kafka_port, s.kafka_controller_port, s.flink_rest_port,
+                lh.trino_port, s.temporal_port, s.temporal_ui_port]
+
+    def status(self) -> bool:
+        states = self.program_states()
+        all_ready = True
+        for service in self.services:
+            state = states.get(service.name, "STOPPED")
+            try:
+                detail = service.ready(self.settings, self.lakehouse) if state == "RUNNING" else ""
+                health = "ready" if state == "RUNNING" else "-"
+            except NotReady as exc:
+                detail, health = str(exc), "NOT READY"
+            if health != "ready":
+                all_ready = False
+            say(f"  {service.name:<18} {state:<9} {health:<9} {detail}")
+        if states:
+            say("")
+            self.print_endpoints()
+        return all_ready
+
+    def print_endpoints(self) -> None:
+        for service in self.services:
+            say(f"  {service.name:<18} {service.endpoint}")
+        say(f"  {'warehouse':<18} {self.lakehouse.warehouse}")
+        say(f"  {'logs':<18} {self.settings.log_dir}  (make logs SERVICE=<name>)")
+
+    def logs(self, name: str | None, follow: bool) -> None:
+        names = [name] if name else [s.name for s in self.services]
+        files = [str(self.log_file(n)) for n in names if self.log_file(n).exists()]
+        if not files:
+            raise StackError(f"no logs yet in {self.settings.log_dir}")
+        os.execvp("tail", ["tail", "-n", "50", *(["-F"] if follow else []), *files])
+
+    def clean(self) -> None:
+        self.down()
+        if self.settings.run_dir.exists():
+            shutil.rmtree(self.settings.run_dir)
+        say(f"Removed {self.settings.run_dir}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start every service and wait until each is ready")
+    sub.add_parser("down", help="stop every service; nothing left running or listening")
+    sub.add_parser("status", help="state and readiness of every service")
+    logs = sub.add_parser("logs", help="show service logs")
+    logs.add_argument("service", nargs="?", help="one service (default: all)")
+    logs.add_argument("--follow", "-f", action="store_true")
+    sub.add_parser("clean", help="stop everything and delete all local data")
+    sub.add_parser("render", help="write the configuration files only")
+    args = parser.parse_args(argv)
+
+    stack = Stack(StackSettings(), LakehouseSettings())
+    try:
+        if args.command == "up":
+            stack.up()
+        elif args.command == "down":
+            stack.down()
+        elif args.command == "status":
+            return 0 if stack.status() else 1
+        elif args.command == "logs":
+            stack.logs(args.service, args.follow)
+        elif args.command == "clean":
+            stack.clean()
+        elif args.command == "render":
+            render_all(stack.settings, stack.lakehouse)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

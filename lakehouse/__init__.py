@@ -1,0 +1,1 @@
+"""Clients for the shared Iceberg catalog `lakehouse` and for Trino."""
