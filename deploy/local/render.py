@@ -6,11 +6,19 @@ import shutil
 from pathlib import Path
 from string import Template
 
+import yaml
+
 from deploy.local.settings import StackSettings
 from lakehouse.settings import LakehouseSettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+def flink_distribution_java_opts(stack: StackSettings) -> str:
+    """The JVM flags Flink's own default configuration sets, so ours keeps them."""
+    default = yaml.safe_load((stack.flink_home / "conf" / "config.yaml").read_text())
+    return str(default["env"]["java"]["opts"]["all"])
 
 
 def template_values(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[str, str]:
@@ -23,6 +31,7 @@ def template_values(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[
         "flink_checkpoints_uri": stack.flink_checkpoints.as_uri(),
         "flink_savepoints_uri": stack.flink_savepoints.as_uri(),
         "flink_python": str(stack.flink_venv / "bin" / "python"),
+        "flink_java_opts": flink_distribution_java_opts(stack),
     }
     return values
 
