@@ -1,0 +1,78 @@
+"""Fixtures for tests on the running local platform (`make test-integration` starts it)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+
+from deploy.local.clients import flink_sql_command
+from deploy.local.readiness import NotReady, flink_ready, trino_ready
+from deploy.local.settings import StackSettings
+from lakehouse.clients import load_catalog, trino_connection
+from lakehouse.settings import LakehouseSettings
+
+
+@pytest.fixture(scope="session")
+def stack_settings() -> StackSettings:
+    return StackSettings()
+
+
+@pytest.fixture(scope="session")
+def lakehouse_settings(stack_settings: StackSettings) -> LakehouseSettings:
+    settings = LakehouseSettings()
+    try:
+        flink_ready(stack_settings, settings)
+        trino_ready(stack_settings, settings)
+    except NotReady as exc:
+        pytest.fail(f"the local platform is not running ({exc}): use `make test-integration`")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def catalog(lakehouse_settings: LakehouseSettings) -> SqlCatalog:
+    return load_catalog(lakehouse_settings)
+
+
+@pytest.fixture
+def namespace(catalog: SqlCatalog) -> Iterator[str]:
+    """A namespace of the test's own, dropped with its tables afterwards."""
+    name = f"it_{uuid.uuid4().hex[:10]}"
+    catalog.create_namespace(name)
+    yield name
+    for identifier in catalog.list_tables(name):
+        catalog.purge_table(identifier)
+    catalog.drop_namespace(name)
+
+
+@pytest.fixture
+def trino_rows(lakehouse_settings: LakehouseSettings):
+    def query(sql: str) -> list[tuple]:
+        cursor = trino_connection(lakehouse_settings).cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+
+    return query
+
+
+@pytest.fixture
+def flink_sql(stack_settings: StackSettings):
+    """Runs statements through `sql-client.sh -i init.sql -f <file>` on the standalone cluster."""
+
+    def run(statements: str, timeout: float = 240) -> str:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+            script.write(statements)
+            script.flush()
+            command, env = flink_sql_command(stack_settings, ["-f", script.name])
+            result = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0 and "[ERROR]" not in output, output
+        return output
+
+    return run
