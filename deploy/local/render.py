@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from string import Template
 
 import yaml
 
 from deploy.local.settings import StackSettings
+from flink_jobs.sql_template import render_sql
 from lakehouse.settings import LakehouseSettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,7 +38,7 @@ def template_values(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[
 
 def render_template(source: Path, target: Path, values: dict[str, str]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(Template(source.read_text()).substitute(values))
+    target.write_text(render_sql(source.read_text(), values))
 
 
 def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:

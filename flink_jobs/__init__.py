@@ -1,0 +1,1 @@
+"""Flink jobs of the platform and their submitter."""
