@@ -11,7 +11,7 @@ SERVICE     ?=
 .PHONY: help setup up down status logs clean flink-sql trino demo test test-unit test-integration lint
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(SETUP_STAMP): pyproject.toml constraints/app.txt constraints/flink.txt deploy/local/jvm/pom.xml
 	@deploy/local/setup.sh

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from string import Template
 
-
-class SqlTemplate(Template):
-    # Only the braced form is a placeholder; a bare `$` is literal SQL text.
-    pattern = r"""
-        \$(?:
-          (?P<escaped>\$)                 |
-          {(?P<braced>[_a-z][_a-z0-9]*)}  |
-          (?P<named>(?!))                 |
-          (?P<invalid>(?!))
-        )
-    """
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def render_sql(text: str, values: Mapping[str, object]) -> str:
     """Fills every `${name}`; a placeholder without a value is an error, never left in."""
-    return SqlTemplate(text).substitute({k: str(v) for k, v in values.items()})
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"no value for ${{{name}}}")
+        return str(values[name])
+
+    return PLACEHOLDER.sub(fill, text)
 
 
 def render_sql_file(path: Path, values: Mapping[str, object]) -> str:

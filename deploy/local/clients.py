@@ -1,4 +1,6 @@
-"""Interactive clients on the shared catalog: `python -m deploy.local.clients flink-sql|trino [args]`.
+"""Interactive clients on the shared catalog.
+
+Usage: `python -m deploy.local.clients flink-sql|trino [args]`.
 
 Extra arguments go to the client unchanged, e.g. `flink-sql -f job.sql` or
 `trino --execute 'show tables'`.
@@ -26,12 +28,18 @@ def trino_command(
     stack: StackSettings, lakehouse: LakehouseSettings, args: list[str]
 ) -> tuple[list[str], dict[str, str]]:
     command = [
-        str(Path(java25_home()) / "bin" / "java"), "--enable-native-access=ALL-UNNAMED",
-        "-jar", str(stack.trino_cli),
-        "--server", f"http://{lakehouse.trino_host}:{lakehouse.trino_port}",
-        "--user", lakehouse.trino_user,
-        "--catalog", lakehouse.catalog_name,
-        "--schema", lakehouse.namespace,
+        str(Path(java25_home()) / "bin" / "java"),
+        "--enable-native-access=ALL-UNNAMED",
+        "-jar",
+        str(stack.trino_cli),
+        "--server",
+        f"http://{lakehouse.trino_host}:{lakehouse.trino_port}",
+        "--user",
+        lakehouse.trino_user,
+        "--catalog",
+        lakehouse.catalog_name,
+        "--schema",
+        lakehouse.namespace,
         *args,
     ]
     return command, dict(os.environ)

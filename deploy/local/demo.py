@@ -31,7 +31,9 @@ EVENTS = 1000
 def ensure_topic(bootstrap: str, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     if topic not in admin.list_topics(timeout=10).topics:
-        future = admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic]
+        future = admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[
+            topic
+        ]
         future.result(timeout=30)
 
 
@@ -63,7 +65,12 @@ def run_roundtrip_job(
 ) -> None:
     statements = render_sql_file(
         SQL,
-        {"topic": topic, "bootstrap_servers": bootstrap, "namespace": lakehouse.namespace, "table": table},
+        {
+            "topic": topic,
+            "bootstrap_servers": bootstrap,
+            "namespace": lakehouse.namespace,
+            "table": table,
+        },
     )
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
         script.write(statements)
@@ -80,15 +87,19 @@ def main() -> int:
     print(f"demo: producing {EVENTS} events to Kafka topic {TOPIC}")
     ensure_topic(bootstrap, TOPIC)
     produce_events(bootstrap, TOPIC, EVENTS)
-    print(f"demo: Flink SQL job Kafka -> lakehouse.{lakehouse.namespace}.{TABLE} "
-          f"(watch it at http://127.0.0.1:{stack.flink_rest_port})")
+    print(
+        f"demo: Flink SQL job Kafka -> lakehouse.{lakehouse.namespace}.{TABLE} "
+        f"(watch it at http://127.0.0.1:{stack.flink_rest_port})"
+    )
     run_roundtrip_job(stack, lakehouse, bootstrap, TOPIC, TABLE)
     cursor = trino_connection(lakehouse).cursor()
     cursor.execute(f"SELECT count(*), count(DISTINCT event_id), sum(amount) FROM {TABLE}")
     rows, distinct, total = cursor.fetchone()
     in_topic = topic_message_count(bootstrap, TOPIC)
-    print(f"demo: the topic holds {in_topic} events; Trino sees {rows} rows ({distinct} distinct, "
-          f"amount total {total}) in lakehouse.{lakehouse.namespace}.{TABLE}")
+    print(
+        f"demo: the topic holds {in_topic} events; Trino sees {rows} rows ({distinct} distinct, "
+        f"amount total {total}) in lakehouse.{lakehouse.namespace}.{TABLE}"
+    )
     if rows != in_topic:
         print("demo: error: the table does not match the topic", file=sys.stderr)
         return 1

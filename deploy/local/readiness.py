@@ -62,11 +62,17 @@ def flink_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
     except httpx.HTTPError as exc:
         raise NotReady(str(exc)) from exc
     body = overview.json()
-    if body.get("taskmanagers", 0) < 1 or body.get("slots-total", 0) < stack.flink_taskmanager_slots:
-        raise NotReady(f"{body.get('taskmanagers', 0)} TaskManagers, {body.get('slots-total', 0)} slots")
+    if (
+        body.get("taskmanagers", 0) < 1
+        or body.get("slots-total", 0) < stack.flink_taskmanager_slots
+    ):
+        raise NotReady(
+            f"{body.get('taskmanagers', 0)} TaskManagers, {body.get('slots-total', 0)} slots"
+        )
     return (
         f"Flink {body.get('flink-version')}: {body['taskmanagers']} TaskManager, "
-        f"{body['slots-available']}/{body['slots-total']} slots free, {body.get('jobs-running', 0)} jobs running"
+        f"{body['slots-available']}/{body['slots-total']} slots free, "
+        f"{body.get('jobs-running', 0)} jobs running"
     )
 
 
@@ -84,7 +90,8 @@ def trino_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
         schemas = [row[0] for row in cursor.fetchall()]
     except Exception as exc:
         raise NotReady(f"catalog {lakehouse.catalog_name}: {exc}") from exc
-    return f"Trino {info.json().get('nodeVersion', {}).get('version')}, {len(schemas)} schemas in {lakehouse.catalog_name}"
+    version = info.json().get("nodeVersion", {}).get("version")
+    return f"Trino {version}, {len(schemas)} schemas in {lakehouse.catalog_name}"
 
 
 def temporal_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:

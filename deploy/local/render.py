@@ -54,7 +54,10 @@ def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
         TEMPLATES / "trino-node.properties": conf / "trino" / "node.properties",
         TEMPLATES / "trino-jvm.config": conf / "trino" / "jvm.config",
         TEMPLATES / "trino-log.properties": conf / "trino" / "log.properties",
-        TEMPLATES / "trino-lakehouse.properties": conf / "trino" / "catalog" / "lakehouse.properties",
+        TEMPLATES / "trino-lakehouse.properties": conf
+        / "trino"
+        / "catalog"
+        / "lakehouse.properties",
     }
     for source, target in outputs.items():
         render_template(source, target, values)

@@ -65,7 +65,9 @@ class StackSettings(BaseSettings):
         """The Flink distribution shipped inside the PyFlink wheel."""
         found = sorted(self.flink_venv.glob("lib/python3*/site-packages/pyflink"))
         if not found:
-            raise FileNotFoundError(f"PyFlink is not installed in {self.flink_venv}: run `make setup`")
+            raise FileNotFoundError(
+                f"PyFlink is not installed in {self.flink_venv}: run `make setup`"
+            )
         return found[-1]
 
     @property

@@ -7,13 +7,13 @@ starts them in dependency order, waits on real readiness checks, and reports.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-import base64
 from pathlib import Path
 
 import psycopg
@@ -21,7 +21,13 @@ from psycopg import sql
 
 from deploy.local.readiness import NotReady, port_open
 from deploy.local.render import render_all
-from deploy.local.services import Service, postgres_bin_dir, render_supervisord_conf, running_as_root, services
+from deploy.local.services import (
+    Service,
+    postgres_bin_dir,
+    render_supervisord_conf,
+    running_as_root,
+    services,
+)
 from deploy.local.settings import StackSettings
 from lakehouse.clients import load_catalog
 from lakehouse.settings import LakehouseSettings
@@ -48,11 +54,18 @@ class Stack:
     # -- supervisord -------------------------------------------------------------------
 
     def supervisorctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(self.supervisor_conf), *args]
+        command = [
+            str(Path(sys.executable).parent / "supervisorctl"),
+            "-c",
+            str(self.supervisor_conf),
+            *args,
+        ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         # supervisorctl exits non-zero whenever a program is not RUNNING; callers decide.
         if check and result.returncode not in (0, 3):
-            raise StackError(f"supervisorctl {' '.join(args)} failed: {result.stdout}{result.stderr}")
+            raise StackError(
+                f"supervisorctl {' '.join(args)} failed: {result.stdout}{result.stderr}"
+            )
         return result
 
     def supervisord_running(self) -> bool:
@@ -68,7 +81,9 @@ class Stack:
         deadline = time.monotonic() + 15
         while not self.supervisord_running():
             if time.monotonic() > deadline:
-                raise StackError(f"supervisord did not start; see {self.settings.log_dir / 'supervisord.log'}")
+                raise StackError(
+                    f"supervisord did not start; see {self.settings.log_dir / 'supervisord.log'}"
+                )
             time.sleep(0.2)
 
     def program_states(self) -> dict[str, str]:
@@ -104,8 +119,16 @@ class Stack:
             return
         say("  initialising the catalog database cluster")
         data.mkdir(parents=True, exist_ok=True)
-        command = [str(postgres_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres",
-                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
+        command = [
+            str(postgres_bin_dir() / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ]
         if running_as_root():
             # PostgreSQL refuses to run as root: its files belong to the postgres user.
             shutil.chown(data.parent, "postgres")
@@ -123,11 +146,22 @@ class Stack:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         java = next(s for s in self.services if s.name == "kafka").command[0]
         result = subprocess.run(
-            [java, "-cp", self.settings.kafka_classpath,
-             f"-Dlog4j2.configurationFile={self.settings.conf_dir / 'kafka' / 'log4j2.properties'}",
-             "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(self.settings.conf_dir / "kafka" / "server.properties")],
-            capture_output=True, text=True, check=False,
+            [
+                java,
+                "-cp",
+                self.settings.kafka_classpath,
+                "-Dlog4j2.configurationFile="
+                + str(self.settings.conf_dir / "kafka" / "log4j2.properties"),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.settings.conf_dir / "kafka" / "server.properties"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise StackError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
@@ -135,14 +169,29 @@ class Stack:
     def bootstrap_catalog(self) -> None:
         """The catalog's role, database, JDBC tables (schema V1) and namespace."""
         lh = self.lakehouse
-        with psycopg.connect(host=lh.catalog_db_host, port=lh.catalog_db_port, user="postgres",
-                             dbname="postgres", autocommit=True) as conn:
-            if not conn.execute("select 1 from pg_roles where rolname = %s", (lh.catalog_db_user,)).fetchone():
-                conn.execute(sql.SQL("create role {} login password {}").format(
-                    sql.Identifier(lh.catalog_db_user), sql.Literal(lh.catalog_db_password)))
-            if not conn.execute("select 1 from pg_database where datname = %s", (lh.catalog_db_name,)).fetchone():
-                conn.execute(sql.SQL("create database {} owner {}").format(
-                    sql.Identifier(lh.catalog_db_name), sql.Identifier(lh.catalog_db_user)))
+        with psycopg.connect(
+            host=lh.catalog_db_host,
+            port=lh.catalog_db_port,
+            user="postgres",
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
+            if not conn.execute(
+                "select 1 from pg_roles where rolname = %s", (lh.catalog_db_user,)
+            ).fetchone():
+                conn.execute(
+                    sql.SQL("create role {} login password {}").format(
+                        sql.Identifier(lh.catalog_db_user), sql.Literal(lh.catalog_db_password)
+                    )
+                )
+            if not conn.execute(
+                "select 1 from pg_database where datname = %s", (lh.catalog_db_name,)
+            ).fetchone():
+                conn.execute(
+                    sql.SQL("create database {} owner {}").format(
+                        sql.Identifier(lh.catalog_db_name), sql.Identifier(lh.catalog_db_user)
+                    )
+                )
         catalog = load_catalog(lh)
         catalog.create_namespace_if_not_exists(lh.namespace)
 
@@ -190,7 +239,11 @@ class Stack:
                 del pending[name]
             if pending and time.monotonic() > deadline:
                 name = next(iter(pending))
-                self.fail(pending[name], f"not ready after {self.settings.ready_timeout_seconds:.0f}s: {last_reason.get(name)}")
+                self.fail(
+                    pending[name],
+                    f"not ready after {self.settings.ready_timeout_seconds:.0f}s: "
+                    f"{last_reason.get(name)}",
+                )
             if pending:
                 time.sleep(1)
 
@@ -202,7 +255,9 @@ class Stack:
         tail = ""
         if log.exists():
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
-        raise StackError(f"{service.name} failed: {reason}\n  log: {log}\n--- last lines ---\n{tail}")
+        raise StackError(
+            f"{service.name} failed: {reason}\n  log: {log}\n--- last lines ---\n{tail}"
+        )
 
     def down(self) -> None:
         if not self.supervisord_running():
@@ -223,8 +278,15 @@ class Stack:
 
     def ports(self) -> list[int]:
         s, lh = self.settings, self.lakehouse
-        return [lh.catalog_db_port, s.kafka_port, s.kafka_controller_port, s.flink_rest_port,
-                lh.trino_port, s.temporal_port, s.temporal_ui_port]
+        return [
+            lh.catalog_db_port,
+            s.kafka_port,
+            s.kafka_controller_port,
+            s.flink_rest_port,
+            lh.trino_port,
+            s.temporal_port,
+            s.temporal_ui_port,
+        ]
 
     def status(self) -> bool:
         states = self.program_states()

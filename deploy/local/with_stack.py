@@ -9,8 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from deploy.local.stack import Stack, StackError
 from deploy.local.settings import StackSettings
+from deploy.local.stack import Stack, StackError
 from lakehouse.settings import LakehouseSettings
 
 

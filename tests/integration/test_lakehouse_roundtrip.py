@@ -24,10 +24,24 @@ from pyiceberg.types import (
 pytestmark = pytest.mark.integration
 
 ROWS = [
-    (1, "ch_3PqX", Decimal("12.5000"), True, 0.25, date(2026, 1, 31),
-     datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=UTC)),
-    (2, "ch_Ünïcödé", Decimal("-0.0001"), False, 1e-9, date(1999, 12, 31),
-     datetime(1999, 12, 31, 0, 0, tzinfo=UTC)),
+    (
+        1,
+        "ch_3PqX",
+        Decimal("12.5000"),
+        True,
+        0.25,
+        date(2026, 1, 31),
+        datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=UTC),
+    ),
+    (
+        2,
+        "ch_Ünïcödé",
+        Decimal("-0.0001"),
+        False,
+        1e-9,
+        date(1999, 12, 31),
+        datetime(1999, 12, 31, 0, 0, tzinfo=UTC),
+    ),
     (3, None, None, None, None, None, None),
 ]
 # A bounded job that fails must fail the test, not restart forever.
@@ -61,18 +75,28 @@ def sql_literal(value: object, flink_type: str) -> str:
 
 
 def as_tuples(records: list[dict]) -> list[tuple]:
-    return sorted((tuple(r[c.strip()] for c in COLUMNS.split(",")) for r in records), key=lambda r: r[0])
+    return sorted(
+        (tuple(r[c.strip()] for c in COLUMNS.split(",")) for r in records), key=lambda r: r[0]
+    )
 
 
-def test_flink_sql_write_reads_back_in_trino_and_pyiceberg(namespace, flink_sql, trino_rows, catalog):
-    values = ",\n  ".join("(" + ", ".join(sql_literal(v, t) for v, t in zip(row, FLINK_TYPES, strict=True)) + ")" for row in ROWS)
-    flink_sql(BATCH_SESSION + f"""
+def test_flink_sql_write_reads_back_in_trino_and_pyiceberg(
+    namespace, flink_sql, trino_rows, catalog
+):
+    values = ",\n  ".join(
+        "(" + ", ".join(sql_literal(v, t) for v, t in zip(row, FLINK_TYPES, strict=True)) + ")"
+        for row in ROWS
+    )
+    flink_sql(
+        BATCH_SESSION
+        + f"""
 CREATE TABLE lakehouse.{namespace}.written_by_flink (
   {", ".join(f"{c.strip()} {t}" for c, t in zip(COLUMNS.split(","), FLINK_TYPES, strict=True))}
 );
 INSERT INTO lakehouse.{namespace}.written_by_flink VALUES
   {values};
-""")
+"""
+    )
 
     via_trino = trino_rows(f"SELECT {COLUMNS} FROM {namespace}.written_by_flink ORDER BY id")
     via_pyiceberg = as_tuples(
@@ -83,7 +107,9 @@ INSERT INTO lakehouse.{namespace}.written_by_flink VALUES
     assert via_pyiceberg == ROWS
 
 
-def test_pyiceberg_write_reads_back_in_trino_and_flink_sql(namespace, flink_sql, trino_rows, catalog):
+def test_pyiceberg_write_reads_back_in_trino_and_flink_sql(
+    namespace, flink_sql, trino_rows, catalog
+):
     schema = Schema(
         NestedField(1, "id", LongType(), required=False),
         NestedField(2, "name", StringType(), required=False),
@@ -95,17 +121,24 @@ def test_pyiceberg_write_reads_back_in_trino_and_flink_sql(namespace, flink_sql,
     )
     table = catalog.create_table(f"{namespace}.written_by_pyiceberg", schema=schema)
     names = [c.strip() for c in COLUMNS.split(",")]
-    table.append(pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in ROWS],
-                                      schema=table.schema().as_arrow()))
+    table.append(
+        pa.Table.from_pylist(
+            [dict(zip(names, row, strict=True)) for row in ROWS], schema=table.schema().as_arrow()
+        )
+    )
 
     via_trino = trino_rows(f"SELECT {COLUMNS} FROM {namespace}.written_by_pyiceberg ORDER BY id")
     assert via_trino == ROWS
 
     # Flink SQL reads the table in a job of its own and writes what it read to a copy.
-    flink_sql(BATCH_SESSION + f"""
+    flink_sql(
+        BATCH_SESSION
+        + f"""
 CREATE TABLE lakehouse.{namespace}.read_by_flink LIKE lakehouse.{namespace}.written_by_pyiceberg;
-INSERT INTO lakehouse.{namespace}.read_by_flink SELECT * FROM lakehouse.{namespace}.written_by_pyiceberg;
-""")
+INSERT INTO lakehouse.{namespace}.read_by_flink
+SELECT * FROM lakehouse.{namespace}.written_by_pyiceberg;
+"""
+    )
     via_flink = trino_rows(f"SELECT {COLUMNS} FROM {namespace}.read_by_flink ORDER BY id")
     assert via_flink == ROWS
 
