@@ -1,4 +1,7 @@
-"""Fixtures for tests on the running local platform (`make test-integration` starts it)."""
+"""Fixtures for tests on the running local platform (`make test-integration` starts it).
+
+Shared by every `tests/<area>/` folder; nothing here touches a service until a test asks.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,162 @@
+"""The Kafka topics of contract §2, and `ensure_topics`, which creates the missing ones.
+
+`python -m streaming.topics` (`make topics`) runs it against KAFKA_BOOTSTRAP_SERVERS.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streaming.settings import KafkaSettings, TopicSettings
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    value: str
+    key: str
+
+
+# The JR event types and the raw topic each one is produced to.
+RAW_EVENT_TOPICS: dict[str, str] = {
+    "charges": "payment_charges",
+    "refunds": "payment_refunds",
+    "disputes": "payment_disputes",
+    "subscriptions": "payment_subscriptions",
+}
+# The id each JR event type is keyed by.
+EVENT_ID_FIELDS: dict[str, str] = {
+    "charges": "charge_id",
+    "refunds": "refund_id",
+    "disputes": "dispute_id",
+    "subscriptions": "subscription_id",
+}
+
+TOPICS: tuple[Topic, ...] = (
+    *(
+        Topic(topic, value="one JSON object per message", key=EVENT_ID_FIELDS[event_type])
+        for event_type, topic in RAW_EVENT_TOPICS.items()
+    ),
+    Topic("payments.stripe.raw", value="request body bytes", key="merchant / account id"),
+    Topic("payments.square.raw", value="request body bytes", key="merchant / account id"),
+    Topic(
+        "payments.ingestion.dlq",
+        value="payloads that could not be accepted, reason in a header",
+        key="request id",
+    ),
+    Topic("payments.normalized", value="unified events (contract §5)", key="merchant_id"),
+    Topic("payments.enriched", value="enrichment results (contract §6)", key="event_id"),
+)
+TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
+
+
+class KafkaUnavailable(Exception):
+    """The broker did not answer."""
+
+
+@dataclass
+class EnsureResult:
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+
+
+def admin_client(settings: KafkaSettings) -> AdminClient:
+    # log_level 0: while the broker is down librdkafka would log every failed connect.
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+
+
+def existing_topics(admin: AdminClient, bootstrap: str, timeout: float = 10.0) -> set[str]:
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        error = exc.args[0]
+        reason = error.str() if isinstance(error, KafkaError) else str(error)
+        raise KafkaUnavailable(
+            f"Kafka at {bootstrap} is not reachable ({reason}): start the platform with `make up`"
+        ) from exc
+    return set(metadata.topics)
+
+
+def new_topic(name: str, settings: TopicSettings) -> NewTopic:
+    return NewTopic(
+        name,
+        num_partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+        config={"retention.ms": str(settings.retention_ms), "cleanup.policy": "delete"},
+    )
+
+
+def _already_exists(exc: BaseException) -> bool:
+    error: Any = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS
+
+
+def ensure_topics(
+    settings: KafkaSettings | None = None,
+    names: tuple[str, ...] = TOPIC_NAMES,
+    report: Callable[[str], None] = print,
+    timeout: float = 30.0,
+) -> EnsureResult:
+    """Creates each of `names` that does not exist yet; idempotent, and safe against a
+    concurrent creator. Returns (and reports) what it created and what it found."""
+    settings = settings or KafkaSettings()
+    admin = admin_client(settings)
+    present = existing_topics(admin, settings.bootstrap_servers)
+    result = EnsureResult(existing=[name for name in names if name in present])
+    missing = [name for name in names if name not in present]
+    if missing:
+        futures = admin.create_topics(
+            [new_topic(name, settings.topics) for name in missing], request_timeout=timeout
+        )
+        for name, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+                result.created.append(name)
+            except KafkaException as exc:
+                if not _already_exists(exc):
+                    raise
+                result.existing.append(name)
+        _wait_until_listed(admin, settings.bootstrap_servers, result.created, timeout)
+    for name in names:
+        if name in result.created:
+            report(
+                f"topics: created {name} ({settings.topics.partitions} partitions, "
+                f"retention {settings.topics.retention_hours} h)"
+            )
+        else:
+            report(f"topics: found   {name}")
+    return result
+
+
+def _wait_until_listed(admin: AdminClient, bootstrap: str, names: list[str], timeout: float):
+    """Creation is acknowledged by the controller before every broker lists the topic."""
+    deadline = time.monotonic() + timeout
+    while not set(names) <= existing_topics(admin, bootstrap):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"created topics not listed after {timeout:.0f}s: {names}")
+        time.sleep(0.2)
+
+
+def main() -> int:
+    settings = KafkaSettings()
+    try:
+        result = ensure_topics(settings)
+    except (KafkaUnavailable, KafkaException, TimeoutError) as exc:
+        print(f"topics: error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"topics: {len(result.created)} created, {len(result.existing)} already there "
+        f"on {settings.bootstrap_servers}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Bronze and quarantine table schemas, from the event definitions.
+
+Column types are named once here and mapped to Flink SQL and to Iceberg (PyIceberg),
+which creates the tables; Flink and Trino then find them in the shared catalog.
+"""
+
+from __future__ import annotations
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.transforms import DayTransform
+from pyiceberg.types import (
+    DecimalType,
+    DoubleType,
+    IcebergType,
+    IntegerType,
+    ListType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
+
+from validation.rules import EVENT_TYPES, EventType, Kind
+
+STRING, AMOUNT, BIGINT, INT, DOUBLE, TIMESTAMPTZ, STRINGS = (
+    "string",
+    "decimal(18,4)",
+    "bigint",
+    "int",
+    "double",
+    "timestamptz",
+    "array<string>",
+)
+
+FLINK_TYPES = {
+    STRING: "STRING",
+    AMOUNT: "DECIMAL(18, 4)",
+    BIGINT: "BIGINT",
+    INT: "INT",
+    DOUBLE: "DOUBLE",
+    TIMESTAMPTZ: "TIMESTAMP_LTZ(6)",
+    STRINGS: "ARRAY<STRING>",
+}
+
+KIND_TYPES = {
+    Kind.TEXT: STRING,
+    Kind.LOWER: STRING,
+    Kind.CURRENCY: STRING,
+    Kind.AMOUNT: AMOUNT,
+    Kind.TIMESTAMP: TIMESTAMPTZ,
+    Kind.NUMBER: DOUBLE,
+}
+
+# Frequent small commits (one per checkpoint) must not pile up metadata files.
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.parquet.compression-codec": "zstd",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "50",
+}
+
+Columns = list[tuple[str, str]]
+
+
+def bronze_columns(t: EventType) -> Columns:
+    columns: Columns = []
+    for f in t.fields:
+        columns.append((f.name, KIND_TYPES[f.kind]))
+        if f.kind is Kind.AMOUNT:
+            columns.append(("amount_minor", BIGINT))
+    return [
+        *columns,
+        ("ingested_at", TIMESTAMPTZ),
+        ("kafka_partition", INT),
+        ("kafka_offset", BIGINT),
+        ("kafka_timestamp", TIMESTAMPTZ),
+    ]
+
+
+def quarantine_columns(t: EventType) -> Columns:
+    return [
+        ("raw_payload", STRING),
+        ("rejection_reason", STRING),
+        ("rejection_reasons", STRINGS),
+        ("quarantine_timestamp", TIMESTAMPTZ),
+        ("kafka_topic", STRING),
+        ("kafka_partition", INT),
+        ("kafka_offset", BIGINT),
+        ("kafka_timestamp", TIMESTAMPTZ),
+        (t.id_field, STRING),
+    ]
+
+
+def flink_columns(columns: Columns) -> str:
+    return ",\n  ".join(f"{name} {FLINK_TYPES[kind]}" for name, kind in columns)
+
+
+def iceberg_type(kind: str, next_id: list[int]) -> IcebergType:
+    simple: dict[str, IcebergType] = {
+        STRING: StringType(),
+        AMOUNT: DecimalType(18, 4),
+        BIGINT: LongType(),
+        INT: IntegerType(),
+        DOUBLE: DoubleType(),
+        TIMESTAMPTZ: TimestamptzType(),
+    }
+    if kind == STRINGS:
+        next_id[0] += 1
+        return ListType(next_id[0], StringType(), element_required=False)
+    return simple[kind]
+
+
+def iceberg_schema(columns: Columns) -> Schema:
+    field_ids = [len(columns)]
+    fields = [
+        NestedField(position, name, iceberg_type(kind, field_ids), required=False)
+        for position, (name, kind) in enumerate(columns, start=1)
+    ]
+    return Schema(*fields)
+
+
+def day_partitioned(schema: Schema, column: str) -> PartitionSpec:
+    source = schema.find_field(column)
+    return PartitionSpec(PartitionField(source.field_id, 1000, DayTransform(), f"{column}_day"))
+
+
+def ensure_tables(catalog: Catalog, namespace: str) -> list[str]:
+    """Creates whichever bronze and quarantine tables are missing; returns those it created."""
+    catalog.create_namespace_if_not_exists(namespace)
+    created = []
+    for t in EVENT_TYPES:
+        for table, columns, partition_column in (
+            (t.bronze_table, bronze_columns(t), "ingested_at"),
+            (t.quarantine_table, quarantine_columns(t), "quarantine_timestamp"),
+        ):
+            identifier = f"{namespace}.{table}"
+            if catalog.table_exists(identifier):
+                continue
+            schema = iceberg_schema(columns)
+            catalog.create_table(
+                identifier,
+                schema=schema,
+                partition_spec=day_partitioned(schema, partition_column),
+                properties=TABLE_PROPERTIES,
+            )
+            created.append(identifier)
+    return created
