@@ -7,8 +7,11 @@ PY          := $(VENV)/bin/python
 STACK       := $(PY) -m deploy.local.stack
 SETUP_STAMP := $(VENV)/.paystream-stamp
 SERVICE     ?=
+RATE        ?= 1
+DURATION    ?= 60s
+TYPES       ?= charges,refunds,disputes,subscriptions
 
-.PHONY: help setup up down status logs clean flink-sql trino demo test test-unit test-integration lint
+.PHONY: help setup up down status logs clean topics load submit jobs stop-jobs compact flink-sql trino demo test test-unit test-integration lint
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +36,24 @@ logs: ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmana
 
 clean: ## Stop everything and delete all local data (.run); caches are kept
 	@if [ -x $(PY) ]; then $(STACK) clean; else rm -rf .run; fi
+
+topics: $(SETUP_STAMP) ## Create the missing Kafka topics of the contract; idempotent (needs `make up`)
+	@$(PY) -m streaming.topics
+
+load: $(SETUP_STAMP) ## JR events into the raw topics: RATE=1 (x default rates) DURATION=60s TYPES=charges,... (needs `make up`, `make topics`)
+	@$(PY) -m streaming.load --rate $(RATE) --duration $(DURATION) --types $(TYPES)
+
+submit: up ## Start the Flink jobs, resuming from their newest savepoint/checkpoint (JOB=name for one, FRESH=1 without state)
+	@$(PY) -m flink_jobs.submit submit $(if $(JOB),--job $(JOB)) $(if $(FRESH),--fresh)
+
+jobs: ## List the Flink jobs: name, id, state, start time, last checkpoint (needs `make up`)
+	@$(PY) -m flink_jobs.submit list
+
+stop-jobs: ## Stop the running Flink jobs with a savepoint (`make submit` resumes from it)
+	@$(PY) -m flink_jobs.submit stop $(if $(JOB),--job $(JOB))
+
+compact: ## Compact the lakehouse tables: optimize, expire snapshots, remove orphan files (needs `make up`)
+	@$(PY) -m lakehouse.maintenance
 
 flink-sql: ## Open the Flink SQL client with the `lakehouse` catalog registered (needs `make up`)
 	@$(PY) -m deploy.local.clients flink-sql
