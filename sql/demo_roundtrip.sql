@@ -1,5 +1,5 @@
 -- The platform's round trip: JSON events from Kafka, through a Flink SQL job, into an
--- Iceberg table of the shared catalog. Run by `make demo` (deploy/local/demo.py), which
+-- Iceberg table of the shared catalog. Run by deploy/local/roundtrip.py, which
 -- fills the placeholders; the job stops once it has read what the topic held when it began.
 SET 'execution.runtime-mode' = 'batch';
 SET 'table.dml-sync' = 'true';

@@ -1,109 +1,108 @@
-"""`make demo`: the main job end to end on the local stack.
+"""`make demo`: the main job end to end on the local platform (which `make up` started).
 
-For now, the platform's round trip: events produced to Kafka, read by a Flink SQL job on
-the standalone cluster, written to Iceberg, and counted through Trino.
+Creates the topics, submits the validation job (or finds it running), drives JR load
+into the raw topics, then shows from Trino what landed where: per-table counts against
+what the topics hold, and the top quarantine reasons. Everything keeps running.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 import sys
-import tempfile
-import uuid
-from pathlib import Path
+import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-
-from deploy.local.clients import flink_sql_command
+from deploy.local.roundtrip import topic_message_count
 from deploy.local.settings import StackSettings
-from flink_jobs.sql_template import render_sql_file
+from flink_jobs.submit import default_submitter
+from flink_jobs.validation_job import VALIDATION_JOB
 from lakehouse.clients import trino_connection
 from lakehouse.settings import LakehouseSettings
+from streaming.settings import KafkaSettings
+from streaming.topics import ensure_topics
+from validation.rules import EVENT_TYPES
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "demo_roundtrip.sql"
-TOPIC = "demo.roundtrip"
-TABLE = "demo_roundtrip"
-EVENTS = 1000
-
-
-def ensure_topic(bootstrap: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    if topic not in admin.list_topics(timeout=10).topics:
-        future = admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[
-            topic
-        ]
-        future.result(timeout=30)
+LOAD_DURATION = os.environ.get("DEMO_DURATION", "60s")
 
 
-def produce_events(bootstrap: str, topic: str, count: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
-    for n in range(count):
-        event = {"event_id": str(uuid.uuid4()), "amount": f"{(n % 500) + 0.99:.2f}"}
-        producer.produce(topic, key=event["event_id"], value=json.dumps(event))
-    if producer.flush(30) != 0:
-        raise RuntimeError("Kafka did not acknowledge every demo event")
+def say(message: str) -> None:
+    print(f"demo: {message}", flush=True)
 
 
-def topic_message_count(bootstrap: str, topic: str) -> int:
-    """Messages the topic holds: the sum over partitions of high minus low watermark."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-watermarks"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        total = 0
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
+def landed_counts(lakehouse: LakehouseSettings) -> dict[str, tuple[int, int]]:
+    cursor = trino_connection(lakehouse).cursor()
+    counts = {}
+    for t in EVENT_TYPES:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {t.bronze_table}),"
+            f" (SELECT count(*) FROM {t.quarantine_table})"
+        )
+        bronze, quarantine = cursor.fetchone()
+        counts[t.name] = (bronze, quarantine)
+    return counts
 
 
-def run_roundtrip_job(
-    stack: StackSettings, lakehouse: LakehouseSettings, bootstrap: str, topic: str, table: str
-) -> None:
-    statements = render_sql_file(
-        SQL,
-        {
-            "topic": topic,
-            "bootstrap_servers": bootstrap,
-            "namespace": lakehouse.namespace,
-            "table": table,
-        },
+def top_reasons(lakehouse: LakehouseSettings, limit: int = 8) -> list[tuple[str, str, int]]:
+    union = " UNION ALL ".join(
+        f"SELECT '{t.quarantine_table}' AS tbl, rejection_reason FROM {t.quarantine_table}"
+        for t in EVENT_TYPES
     )
-    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
-        script.write(statements)
-        script.flush()
-        command, env = flink_sql_command(stack, ["-f", script.name])
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0 or "[ERROR]" in result.stdout:
-        raise RuntimeError(f"the Flink SQL job failed:\n{result.stdout}{result.stderr}")
+    cursor = trino_connection(lakehouse).cursor()
+    cursor.execute(
+        f"SELECT tbl, rejection_reason, count(*) FROM ({union}) "
+        f"GROUP BY 1, 2 ORDER BY 3 DESC LIMIT {limit}"
+    )
+    return [tuple(row) for row in cursor.fetchall()]
+
+
+def wait_until_landed(bootstrap: str, lakehouse: LakehouseSettings, timeout: float = 60) -> None:
+    """Until every message in the topics is in a table (a checkpoint or two), or timeout."""
+    in_topics = {t.name: topic_message_count(bootstrap, t.topic) for t in EVENT_TYPES}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = landed_counts(lakehouse)
+        if all(sum(counts[name]) >= n for name, n in in_topics.items()):
+            return
+        time.sleep(2)
 
 
 def main() -> int:
-    stack, lakehouse = StackSettings(), LakehouseSettings()
-    bootstrap = f"127.0.0.1:{stack.kafka_port}"
-    print(f"demo: producing {EVENTS} events to Kafka topic {TOPIC}")
-    ensure_topic(bootstrap, TOPIC)
-    produce_events(bootstrap, TOPIC, EVENTS)
-    print(
-        f"demo: Flink SQL job Kafka -> lakehouse.{lakehouse.namespace}.{TABLE} "
-        f"(watch it at http://127.0.0.1:{stack.flink_rest_port})"
+    stack, lakehouse, kafka = StackSettings(), LakehouseSettings(), KafkaSettings()
+    bootstrap = kafka.bootstrap_servers
+    say("creating the Kafka topics (make topics)")
+    ensure_topics(kafka)
+    say("submitting the validation job (make submit)")
+    submitter = default_submitter()
+    submitter.wait_for_platform()
+    submitter.submit(VALIDATION_JOB)
+
+    say(f"driving JR load for {LOAD_DURATION} (make load)")
+    load = subprocess.run(
+        [sys.executable, "-m", "streaming.load", "--duration", LOAD_DURATION], check=False
     )
-    run_roundtrip_job(stack, lakehouse, bootstrap, TOPIC, TABLE)
-    cursor = trino_connection(lakehouse).cursor()
-    cursor.execute(f"SELECT count(*), count(DISTINCT event_id), sum(amount) FROM {TABLE}")
-    rows, distinct, total = cursor.fetchone()
-    in_topic = topic_message_count(bootstrap, TOPIC)
-    print(
-        f"demo: the topic holds {in_topic} events; Trino sees {rows} rows ({distinct} distinct, "
-        f"amount total {total}) in lakehouse.{lakehouse.namespace}.{TABLE}"
-    )
-    if rows != in_topic:
-        print("demo: error: the table does not match the topic", file=sys.stderr)
+    if load.returncode != 0:
+        say("error: the load generator failed")
         return 1
-    print("demo: the platform keeps running; `make status` shows it, `make down` stops it.")
+    wait_until_landed(bootstrap, lakehouse)
+
+    say(f"what landed in lakehouse.{lakehouse.namespace} (from Trino):")
+    counts = landed_counts(lakehouse)
+    print(f"  {'type':<14} {'in topic':>9} {'bronze':>9} {'quarantine':>11} {'missing':>8}")
+    for t in EVENT_TYPES:
+        in_topic = topic_message_count(bootstrap, t.topic)
+        bronze, quarantine = counts[t.name]
+        print(
+            f"  {t.name:<14} {in_topic:>9} {bronze:>9} {quarantine:>11} "
+            f"{in_topic - bronze - quarantine:>8}"
+        )
+    say("top quarantine reasons:")
+    for table, reason, count in top_reasons(lakehouse):
+        print(f"  {count:>7}  {reason:<26} {table}")
+    say("everything keeps running:")
+    print(f"  Flink web UI   http://127.0.0.1:{stack.flink_rest_port}")
+    print(f"  Trino          http://{lakehouse.trino_host}:{lakehouse.trino_port}  (make trino)")
+    print(f"  Temporal UI    http://127.0.0.1:{stack.temporal_ui_port}")
+    print("  more load: make load RATE=10 DURATION=5m; stop: make stop-jobs, make down")
     return 0
 
 

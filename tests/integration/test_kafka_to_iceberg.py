@@ -6,7 +6,12 @@ import uuid
 
 import pytest
 
-from deploy.local.demo import ensure_topic, produce_events, run_roundtrip_job, topic_message_count
+from deploy.local.roundtrip import (
+    ensure_topic,
+    produce_events,
+    run_roundtrip_job,
+    topic_message_count,
+)
 
 pytestmark = pytest.mark.integration
 
