@@ -31,7 +31,7 @@ down: ## Stop every service; nothing is left running or listening
 status: ## Show each service's state, readiness and address
 	@if [ -x $(PY) ]; then $(STACK) status; else echo "Not set up: run 'make setup'."; exit 1; fi
 
-logs: ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmanager|trino|temporal)
+logs: $(SETUP_STAMP) ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmanager|trino|temporal)
 	@$(STACK) logs $(SERVICE) --follow
 
 clean: ## Stop everything and delete all local data (.run); caches are kept
@@ -46,19 +46,19 @@ load: $(SETUP_STAMP) ## JR events into the raw topics: RATE=1 (x default rates) 
 submit: up ## Start the Flink jobs, resuming from their newest savepoint/checkpoint (JOB=name for one, FRESH=1 without state)
 	@$(PY) -m flink_jobs.submit submit $(if $(JOB),--job $(JOB)) $(if $(FRESH),--fresh)
 
-jobs: ## List the Flink jobs: name, id, state, start time, last checkpoint (needs `make up`)
+jobs: $(SETUP_STAMP) ## List the Flink jobs: name, id, state, start time, last checkpoint (needs `make up`)
 	@$(PY) -m flink_jobs.submit list
 
-stop-jobs: ## Stop the running Flink jobs with a savepoint (`make submit` resumes from it)
+stop-jobs: $(SETUP_STAMP) ## Stop the running Flink jobs with a savepoint (`make submit` resumes from it; needs `make up`)
 	@$(PY) -m flink_jobs.submit stop $(if $(JOB),--job $(JOB))
 
-compact: ## Compact the lakehouse tables: optimize, expire snapshots, remove orphan files (needs `make up`)
+compact: $(SETUP_STAMP) ## Compact the lakehouse tables: optimize, expire snapshots, remove orphan files (needs `make up`)
 	@$(PY) -m lakehouse.maintenance
 
-flink-sql: ## Open the Flink SQL client with the `lakehouse` catalog registered (needs `make up`)
+flink-sql: $(SETUP_STAMP) ## Open the Flink SQL client with the `lakehouse` catalog registered (needs `make up`)
 	@$(PY) -m deploy.local.clients flink-sql
 
-trino: ## Open the Trino CLI on `lakehouse` (needs `make up`)
+trino: $(SETUP_STAMP) ## Open the Trino CLI on `lakehouse` (needs `make up`)
 	@$(PY) -m deploy.local.clients trino
 
 demo: up ## The main job end to end on the local stack

@@ -5,10 +5,11 @@ Shared by every `tests/<area>/` folder; nothing here touches a service until a t
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
@@ -16,6 +17,10 @@ from pyiceberg.catalog.sql import SqlCatalog
 from deploy.local.clients import flink_sql_command
 from deploy.local.readiness import NotReady, flink_ready, trino_ready
 from deploy.local.settings import StackSettings
+from flink_jobs.flink_rest import FlinkRest
+from flink_jobs.jobs import JobSettings
+from flink_jobs.restore import SubmissionLedger
+from flink_jobs.submit import Submitter, SubmitterSettings
 from lakehouse.clients import load_catalog, trino_connection
 from lakehouse.settings import LakehouseSettings
 
@@ -79,3 +84,36 @@ def flink_sql(stack_settings: StackSettings):
         return output
 
     return run
+
+
+@pytest.fixture
+def submitter(
+    stack_settings: StackSettings, lakehouse_settings: LakehouseSettings, tmp_path
+) -> Iterator[Submitter]:
+    """A submitter with 2 s checkpoints whose submissions stay out of the platform's ledger."""
+    flink = FlinkRest(f"http://127.0.0.1:{stack_settings.flink_rest_port}")
+    submitter = Submitter(
+        stack_settings,
+        lakehouse_settings,
+        JobSettings(checkpoint_interval="2s"),
+        SubmitterSettings(running_timeout_seconds=120),
+        flink,
+        say=lambda message: print(message, flush=True),
+    )
+    submitter.ledger = SubmissionLedger(tmp_path / "submissions.json")
+    yield submitter
+    flink.close()
+
+
+@pytest.fixture
+def forget_jobs(submitter: Submitter) -> Iterator[Callable[[str], None]]:
+    """Register a job name: afterwards its jobs are cancelled and their state removed."""
+    names: list[str] = []
+    yield names.append
+    for name in names:
+        submitter.cancel(name)
+        shutil.rmtree(submitter.state_dirs.savepoints_of(name), ignore_errors=True)
+        for job_id in submitter.ledger.job_ids(name):
+            shutil.rmtree(submitter.state_dirs.checkpoints / job_id, ignore_errors=True)
+        (submitter.jobs_dir / f"{name}.sql").unlink(missing_ok=True)
+        (submitter.jobs_dir / f"{name}.lock").unlink(missing_ok=True)

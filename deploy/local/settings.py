@@ -24,7 +24,8 @@ class StackSettings(BaseSettings):
 
     repo_root: Path = REPO_ROOT
     run_dir: Path = RUN_DIR
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    # The same variable deploy/local/setup.sh installs into.
+    cache_dir: Path = Field(default_factory=_default_cache_dir, validation_alias="PAYSTREAM_CACHE")
     trino_version: str = "476"
 
     kafka_port: int = 9092

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from deploy.local.settings import StackSettings
 from flink_jobs.flink_rest import (
     ACTIVE_STATES,
-    FlinkRest,
     parse_checkpoints,
     parse_job_details,
     parse_jobs_overview,
@@ -35,7 +31,6 @@ from flink_jobs.submit import (
     RestoreMode,
     SubmitError,
     Submitter,
-    SubmitterSettings,
     format_job_rows,
     local_path,
     parse_args,
@@ -43,7 +38,6 @@ from flink_jobs.submit import (
     render_submission,
     sql_client_error,
 )
-from lakehouse.settings import LakehouseSettings
 
 JOB_ID_A = "988b46e8cb5c189923761319faf0978a"
 JOB_ID_B = "4f761b4ef8c2a4d36c5636aa8282ccfe"
@@ -322,33 +316,10 @@ INSERT INTO lakehouse.{namespace}.ticks SELECT id, note FROM generated;
 
 
 @pytest.fixture
-def submitter(stack_settings: StackSettings, lakehouse_settings: LakehouseSettings, tmp_path):
-    flink = FlinkRest(f"http://127.0.0.1:{stack_settings.flink_rest_port}")
-    submitter = Submitter(
-        stack_settings,
-        lakehouse_settings,
-        JobSettings(checkpoint_interval="2s"),
-        SubmitterSettings(running_timeout_seconds=90),
-        flink,
-        say=lambda message: print(message, flush=True),
-    )
-    # The test's submissions stay out of the platform's own ledger.
-    submitter.ledger = SubmissionLedger(tmp_path / "submissions.json")
-    yield submitter
-    flink.close()
-
-
-@pytest.fixture
-def test_job(submitter: Submitter, namespace: str, catalog) -> Iterator[SqlJob]:
+def test_job(namespace: str, catalog, forget_jobs) -> SqlJob:
     job = ticks_job(f"it-submit-{uuid.uuid4().hex[:8]}", namespace, catalog)
-    yield job
-    # Everything it started is cancelled (before the namespace is dropped), its state removed.
-    submitter.cancel(job.name)
-    shutil.rmtree(submitter.state_dirs.savepoints_of(job.name), ignore_errors=True)
-    for job_id in submitter.ledger.job_ids(job.name):
-        shutil.rmtree(submitter.state_dirs.checkpoints / job_id, ignore_errors=True)
-    (submitter.jobs_dir / f"{job.name}.sql").unlink(missing_ok=True)
-    (submitter.jobs_dir / f"{job.name}.lock").unlink(missing_ok=True)
+    forget_jobs(job.name)
+    return job
 
 
 def active_copies(submitter: Submitter, name: str) -> list[str]:
