@@ -48,8 +48,12 @@ venv() {  # venv <dir> <extras> <constraints>
   [[ -x "$dir/bin/python" ]] || "$PYTHON" -m venv "$dir"
   if ! is_current "$key" "$fp"; then
     step "installing Python packages into $(basename "$dir") [$extras]"
-    "$dir/bin/python" -m pip install -q --upgrade pip
-    "$dir/bin/python" -m pip install -q -c "$constraints" -e "$ROOT[$extras]"
+    local log="$dir/pip-install.log"
+    if ! { "$dir/bin/python" -m pip install -q --upgrade pip &&
+           "$dir/bin/python" -m pip install -q -c "$constraints" -e "$ROOT[$extras]"; } >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      die "pip could not install $(basename "$dir") [$extras]; full log: $log"
+    fi
     mark_current "$key" "$fp"
   fi
 }
@@ -61,7 +65,7 @@ jvm_artifacts() {
     if ! is_current "$CACHE/stamps/jvm-$set" "$fp" || [[ ! -d "$CACHE/jvm/$set" ]]; then
       step "resolving JVM artifacts: $set (Maven Central)"
       rm -rf "$CACHE/jvm/$set"
-      mvn -q -B -f "$pom" -P "$set" dependency:copy-dependencies \
+      mvn -q -B -Dstyle.color=never -f "$pom" -P "$set" dependency:copy-dependencies \
         -DoutputDirectory="$CACHE/jvm/$set" || die "Maven could not resolve the $set artifacts"
       mark_current "$CACHE/stamps/jvm-$set" "$fp"
     fi
