@@ -283,6 +283,7 @@ class Stack:
             s.kafka_port,
             s.kafka_controller_port,
             s.flink_rest_port,
+            s.flink_rpc_port,
             lh.trino_port,
             s.temporal_port,
             s.temporal_ui_port,
