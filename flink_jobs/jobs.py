@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streaming.settings import KafkaSettings
+
 
 class JobSettings(BaseSettings):
     """What every job's SQL is rendered with (env prefix PAYSTREAM_JOB_)."""
 
     model_config = SettingsConfigDict(env_prefix="PAYSTREAM_JOB_", frozen=True)
 
-    kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
-    )
+    # Where the jobs read Kafka: KAFKA_BOOTSTRAP_SERVERS, as everything else does.
+    kafka_bootstrap_servers: str = Field(default_factory=lambda: KafkaSettings().bootstrap_servers)
     # Iceberg commits on checkpoints, so this interval is also the data's freshness.
     checkpoint_interval: str = "5s"
     parallelism: int = 1

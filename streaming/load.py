@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streaming.settings import KafkaSettings, LoadSettings
 from streaming.topics import RAW_EVENT_TOPICS, KafkaUnavailable, admin_client, existing_topics
@@ -214,19 +214,44 @@ def watermark_consumer(bootstrap_servers: str) -> Consumer:
     )
 
 
+# Errors a broker answers while a partition's leadership is still settling (just after
+# the topic was created, or the broker restarted); the fetch is retried for a while.
+_SETTLING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+def partition_high_watermarks(
+    consumer: Consumer, topic: str, settle_seconds: float = 15.0
+) -> dict[int, int]:
+    """Per partition of `topic`, the next offset to be written."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        try:
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            if metadata.error is not None:
+                raise KafkaException(metadata.error)
+            return {
+                p: consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=10, cached=False
+                )[1]
+                for p in metadata.partitions
+            }
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            settling = isinstance(error, KafkaError) and error.code() in _SETTLING
+            if not settling or time.monotonic() > deadline:
+                reason = error.str() if isinstance(error, KafkaError) else str(exc)
+                raise LoadError(f"topic {topic}: {reason}") from exc
+            time.sleep(0.5)
+
+
 def high_watermarks(consumer: Consumer, topics: Sequence[str]) -> dict[str, int]:
     """Per topic, the sum over its partitions of the next offset to be written: what was
     ever produced to it."""
-    counts = {}
-    for topic in topics:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            raise LoadError(f"topic {topic}: {metadata.error.str()}")
-        counts[topic] = sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-            for p in metadata.partitions
-        )
-    return counts
+    return {topic: sum(partition_high_watermarks(consumer, topic).values()) for topic in topics}
 
 
 def check_ready(settings: LoadSettings, kafka: KafkaSettings, topics: Sequence[str]) -> None:

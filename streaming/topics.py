@@ -15,6 +15,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streaming.settings import KafkaSettings, TopicSettings
+from validation.rules import EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -24,20 +25,10 @@ class Topic:
     key: str
 
 
-# The JR event types and the raw topic each one is produced to.
-RAW_EVENT_TOPICS: dict[str, str] = {
-    "charges": "payment_charges",
-    "refunds": "payment_refunds",
-    "disputes": "payment_disputes",
-    "subscriptions": "payment_subscriptions",
-}
-# The id each JR event type is keyed by.
-EVENT_ID_FIELDS: dict[str, str] = {
-    "charges": "charge_id",
-    "refunds": "refund_id",
-    "disputes": "dispute_id",
-    "subscriptions": "subscription_id",
-}
+# The JR event types, the raw topic each one is produced to and the id it is keyed by,
+# from the one definition of the event types.
+RAW_EVENT_TOPICS: dict[str, str] = {t.name: t.topic for t in EVENT_TYPES}
+EVENT_ID_FIELDS: dict[str, str] = {t.name: t.id_field for t in EVENT_TYPES}
 
 TOPICS: tuple[Topic, ...] = (
     *(
@@ -123,7 +114,7 @@ def ensure_topics(
                 if not _already_exists(exc):
                     raise
                 result.existing.append(name)
-        _wait_until_listed(admin, settings.bootstrap_servers, result.created, timeout)
+        _wait_until_led(admin, settings.bootstrap_servers, result.created, timeout)
     for name in names:
         if name in result.created:
             report(
@@ -135,13 +126,33 @@ def ensure_topics(
     return result
 
 
-def _wait_until_listed(admin: AdminClient, bootstrap: str, names: list[str], timeout: float):
-    """Creation is acknowledged by the controller before every broker lists the topic."""
+def _wait_until_led(admin: AdminClient, bootstrap: str, names: list[str], timeout: float):
+    """Creation is acknowledged by the controller before the brokers list the topic and
+    before each partition has a leader; a fetch in between fails with NOT_LEADER."""
     deadline = time.monotonic() + timeout
-    while not set(names) <= existing_topics(admin, bootstrap):
+    while not all(_has_leaders(admin, bootstrap, name) for name in names):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"created topics not listed after {timeout:.0f}s: {names}")
+            raise TimeoutError(
+                f"created topics have no partition leaders after {timeout:.0f}s: {names}"
+            )
         time.sleep(0.2)
+
+
+def _has_leaders(admin: AdminClient, bootstrap: str, name: str) -> bool:
+    try:
+        topic = admin.list_topics(name, timeout=10).topics.get(name)
+    except KafkaException as exc:
+        raise KafkaUnavailable(f"Kafka at {bootstrap} stopped answering: {exc}") from exc
+    if topic is None or topic.error is not None or not topic.partitions:
+        return False
+    return all(p.error is None and p.leader >= 0 for p in topic.partitions.values())
+
+
+def delete_topics(settings: KafkaSettings, names: tuple[str, ...], timeout: float = 30.0) -> None:
+    """Deletes `names`, waiting for the controller to acknowledge; for test and demo topics."""
+    admin = admin_client(settings)  # held until the futures resolve: dropping it cancels them
+    for future in admin.delete_topics(list(names), request_timeout=timeout).values():
+        future.result(timeout=timeout)
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 
 Creates the topics, submits the validation job (or finds it running), drives JR load
 into the raw topics, then shows from Trino what landed where: per-table counts against
-what the topics hold, and the top quarantine reasons. Everything keeps running.
+what was ever produced to each topic, and the top quarantine reasons. Everything keeps
+running.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import subprocess
 import sys
 import time
 
-from deploy.local.roundtrip import topic_message_count
 from deploy.local.settings import StackSettings
 from flink_jobs.submit import default_submitter
 from flink_jobs.validation_job import VALIDATION_JOB
 from lakehouse.clients import trino_connection
 from lakehouse.settings import LakehouseSettings
+from streaming.load import high_watermarks, watermark_consumer
 from streaming.settings import KafkaSettings
 from streaming.topics import ensure_topics
 from validation.rules import EVENT_TYPES
@@ -55,13 +56,24 @@ def top_reasons(lakehouse: LakehouseSettings, limit: int = 8) -> list[tuple[str,
     return [tuple(row) for row in cursor.fetchall()]
 
 
-def wait_until_landed(bootstrap: str, lakehouse: LakehouseSettings, timeout: float = 60) -> None:
-    """Until every message in the topics is in a table (a checkpoint or two), or timeout."""
-    in_topics = {t.name: topic_message_count(bootstrap, t.topic) for t in EVENT_TYPES}
+def produced_counts(bootstrap: str) -> dict[str, int]:
+    """Per event type, every message ever produced to its topic (high watermarks)."""
+    consumer = watermark_consumer(bootstrap)
+    try:
+        produced = high_watermarks(consumer, [t.topic for t in EVENT_TYPES])
+    finally:
+        consumer.close()
+    return {t.name: produced[t.topic] for t in EVENT_TYPES}
+
+
+def wait_until_landed(
+    produced: dict[str, int], lakehouse: LakehouseSettings, timeout: float = 60
+) -> None:
+    """Until every produced message is in a table (a checkpoint or two), or timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         counts = landed_counts(lakehouse)
-        if all(sum(counts[name]) >= n for name, n in in_topics.items()):
+        if all(sum(counts[name]) >= n for name, n in produced.items()):
             return
         time.sleep(2)
 
@@ -83,17 +95,17 @@ def main() -> int:
     if load.returncode != 0:
         say("error: the load generator failed")
         return 1
-    wait_until_landed(bootstrap, lakehouse)
+    produced = produced_counts(bootstrap)
+    wait_until_landed(produced, lakehouse)
 
     say(f"what landed in lakehouse.{lakehouse.namespace} (from Trino):")
     counts = landed_counts(lakehouse)
-    print(f"  {'type':<14} {'in topic':>9} {'bronze':>9} {'quarantine':>11} {'missing':>8}")
+    print(f"  {'type':<14} {'produced':>9} {'bronze':>9} {'quarantine':>11} {'missing':>8}")
     for t in EVENT_TYPES:
-        in_topic = topic_message_count(bootstrap, t.topic)
         bronze, quarantine = counts[t.name]
         print(
-            f"  {t.name:<14} {in_topic:>9} {bronze:>9} {quarantine:>11} "
-            f"{in_topic - bronze - quarantine:>8}"
+            f"  {t.name:<14} {produced[t.name]:>9} {bronze:>9} {quarantine:>11} "
+            f"{produced[t.name] - bronze - quarantine:>8}"
         )
     say("top quarantine reasons:")
     for table, reason, count in top_reasons(lakehouse):

@@ -15,27 +15,19 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from deploy.local.clients import flink_sql_command
 from deploy.local.settings import StackSettings
 from flink_jobs.sql_template import render_sql_file
 from lakehouse.clients import trino_connection
 from lakehouse.settings import LakehouseSettings
+from streaming.settings import KafkaSettings
+from streaming.topics import ensure_topics
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "demo_roundtrip.sql"
-TOPIC = "demo.roundtrip"
-TABLE = "demo_roundtrip"
+SQL = Path(__file__).resolve().parents[2] / "sql" / "roundtrip.sql"
+TOPIC = "platform.roundtrip"
+TABLE = "platform_roundtrip"
 EVENTS = 1000
-
-
-def ensure_topic(bootstrap: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    if topic not in admin.list_topics(timeout=10).topics:
-        future = admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[
-            topic
-        ]
-        future.result(timeout=30)
 
 
 def produce_events(bootstrap: str, topic: str, count: int) -> None:
@@ -44,12 +36,12 @@ def produce_events(bootstrap: str, topic: str, count: int) -> None:
         event = {"event_id": str(uuid.uuid4()), "amount": f"{(n % 500) + 0.99:.2f}"}
         producer.produce(topic, key=event["event_id"], value=json.dumps(event))
     if producer.flush(30) != 0:
-        raise RuntimeError("Kafka did not acknowledge every demo event")
+        raise RuntimeError("Kafka did not acknowledge every round-trip event")
 
 
 def topic_message_count(bootstrap: str, topic: str) -> int:
     """Messages the topic holds: the sum over partitions of high minus low watermark."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-watermarks"})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "roundtrip-watermarks"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         total = 0
@@ -83,13 +75,13 @@ def run_roundtrip_job(
 
 
 def main() -> int:
-    stack, lakehouse = StackSettings(), LakehouseSettings()
-    bootstrap = f"127.0.0.1:{stack.kafka_port}"
-    print(f"demo: producing {EVENTS} events to Kafka topic {TOPIC}")
-    ensure_topic(bootstrap, TOPIC)
+    stack, lakehouse, kafka = StackSettings(), LakehouseSettings(), KafkaSettings()
+    bootstrap = kafka.bootstrap_servers
+    print(f"roundtrip: producing {EVENTS} events to Kafka topic {TOPIC}")
+    ensure_topics(kafka, names=(TOPIC,), report=lambda _: None)
     produce_events(bootstrap, TOPIC, EVENTS)
     print(
-        f"demo: Flink SQL job Kafka -> lakehouse.{lakehouse.namespace}.{TABLE} "
+        f"roundtrip: Flink SQL job Kafka -> lakehouse.{lakehouse.namespace}.{TABLE} "
         f"(watch it at http://127.0.0.1:{stack.flink_rest_port})"
     )
     run_roundtrip_job(stack, lakehouse, bootstrap, TOPIC, TABLE)
@@ -98,13 +90,13 @@ def main() -> int:
     rows, distinct, total = cursor.fetchone()
     in_topic = topic_message_count(bootstrap, TOPIC)
     print(
-        f"demo: the topic holds {in_topic} events; Trino sees {rows} rows ({distinct} distinct, "
-        f"amount total {total}) in lakehouse.{lakehouse.namespace}.{TABLE}"
+        f"roundtrip: the topic holds {in_topic} events; Trino sees {rows} rows "
+        f"({distinct} distinct, amount total {total}) in lakehouse.{lakehouse.namespace}.{TABLE}"
     )
     if rows != in_topic:
-        print("demo: error: the table does not match the topic", file=sys.stderr)
+        print("roundtrip: error: the table does not match the topic", file=sys.stderr)
         return 1
-    print("demo: the platform keeps running; `make status` shows it, `make down` stops it.")
+    print("roundtrip: the platform keeps running; `make status` shows it, `make down` stops it.")
     return 0
 
 

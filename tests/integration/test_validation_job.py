@@ -10,7 +10,6 @@ Kafka partition and offset stays exact.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -20,13 +19,12 @@ from dataclasses import dataclass
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from flink_jobs.flink_rest import FlinkRest
-from flink_jobs.jobs import JobSettings, SqlJob
-from flink_jobs.restore import SubmissionLedger
-from flink_jobs.submit import Submitter, SubmitterSettings
+from flink_jobs.jobs import SqlJob
+from flink_jobs.submit import Submitter
 from flink_jobs.validation_job import render_validation_job
+from streaming.settings import KafkaSettings, TopicSettings
+from streaming.topics import delete_topics, ensure_topics
 from tests.validation.cases import all_cases
 from validation.python_rules import validate
 from validation.rules import EVENT_TYPES, EventType
@@ -47,17 +45,12 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(
-    stack_settings, lakehouse_settings, namespace, catalog, tmp_path
-) -> Iterator[Pipeline]:
+def pipeline(stack_settings, namespace, catalog, submitter, forget_jobs) -> Iterator[Pipeline]:
     suffix = uuid.uuid4().hex[:8]
     bootstrap = f"127.0.0.1:{stack_settings.kafka_port}"
     topics = {t.name: f"it.{suffix}.{t.topic}" for t in EVENT_TYPES}
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics(
-        [NewTopic(name, num_partitions=2, replication_factor=1) for name in topics.values()]
-    ).values():
-        future.result(timeout=30)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, topics=TopicSettings(partitions=2))
+    ensure_topics(kafka, names=tuple(topics.values()), report=lambda _: None)
 
     name = f"it-validation-{suffix}"
     job = SqlJob(
@@ -66,30 +59,13 @@ def pipeline(
         render=lambda settings: render_validation_job(
             settings, namespace=namespace, job_name=name, group_id=name, topics=topics
         ),
-        prepare=lambda settings: None,
+        prepare=lambda settings: ensure_tables(catalog, namespace),
     )
-    ensure_tables(catalog, namespace)
-    flink = FlinkRest(f"http://127.0.0.1:{stack_settings.flink_rest_port}")
-    submitter = Submitter(
-        stack_settings,
-        lakehouse_settings,
-        JobSettings(checkpoint_interval="2s"),
-        SubmitterSettings(running_timeout_seconds=120),
-        flink,
-        say=print,
-    )
-    submitter.ledger = SubmissionLedger(tmp_path / "submissions.json")
+    forget_jobs(name)
     yield Pipeline(submitter, job, topics, namespace, bootstrap)
 
-    submitter.cancel(name)
-    shutil.rmtree(submitter.state_dirs.savepoints_of(name), ignore_errors=True)
-    for job_id in submitter.ledger.job_ids(name):
-        shutil.rmtree(submitter.state_dirs.checkpoints / job_id, ignore_errors=True)
-    (submitter.jobs_dir / f"{name}.sql").unlink(missing_ok=True)
-    (submitter.jobs_dir / f"{name}.lock").unlink(missing_ok=True)
-    for future in admin.delete_topics(list(topics.values())).values():
-        future.result(timeout=30)
-    flink.close()
+    submitter.cancel(name)  # before its topics go
+    delete_topics(kafka, tuple(topics.values()))
 
 
 def produce(bootstrap: str, messages: list[tuple[str, str | None]]) -> list[tuple[int, int]]:

@@ -8,7 +8,13 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from streaming import load
-from streaming.load import DEFAULT_RATES, LoadError, check_ready, pass_schedule
+from streaming.load import (
+    DEFAULT_RATES,
+    LoadError,
+    check_ready,
+    partition_high_watermarks,
+    pass_schedule,
+)
 from streaming.topics import EVENT_ID_FIELDS, RAW_EVENT_TOPICS, ensure_topics
 from tests.streaming.messages import null_spelling, parse
 
@@ -16,14 +22,6 @@ pytestmark = pytest.mark.integration
 
 RATE_SCALE = 5
 SECONDS = 6
-
-
-def partition_high_watermarks(consumer: Consumer, topic: str) -> dict[int, int]:
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    return {
-        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-        for p in partitions
-    }
 
 
 def read_between(

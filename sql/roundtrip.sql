@@ -4,7 +4,7 @@
 SET 'execution.runtime-mode' = 'batch';
 SET 'table.dml-sync' = 'true';
 SET 'restart-strategy.type' = 'none';
-SET 'pipeline.name' = 'demo-roundtrip';
+SET 'pipeline.name' = 'roundtrip';
 
 CREATE TEMPORARY TABLE roundtrip_source (
   payload STRING,
@@ -14,7 +14,7 @@ CREATE TEMPORARY TABLE roundtrip_source (
   'connector' = 'kafka',
   'topic' = '${topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
-  'properties.group.id' = 'demo-roundtrip',
+  'properties.group.id' = 'roundtrip',
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'latest-offset',
   'format' = 'raw'
