@@ -1,4 +1,5 @@
-"""Bronze and quarantine table schemas, from the event definitions.
+"""Table schemas: bronze and quarantine from the event definitions, the unified
+multi-provider tables (contract §5) and the side stream's enrichment table (§6).
 
 Column types are named once here and mapped to Flink SQL and to Iceberg (PyIceberg),
 which creates the tables; Flink and Trino then find them in the shared catalog.
@@ -126,24 +127,97 @@ def day_partitioned(schema: Schema, column: str) -> PartitionSpec:
     return PartitionSpec(PartitionField(source.field_id, 1000, DayTransform(), f"{column}_day"))
 
 
+# Contract §5: one row per provider event, whatever the provider. Amounts stay in minor
+# units; `metadata` is a JSON string of the provider fields that have no column. The Kafka
+# coordinates of the raw message make every row reconcilable with its topic.
+UNIFIED_TABLE = "payments"
+UNIFIED_QUARANTINE_TABLE = "quarantine_payments"
+UNIFIED_SCHEMA_VERSION = 1
+UNIFIED_COLUMNS: Columns = [
+    ("event_id", STRING),
+    ("provider", STRING),
+    ("provider_event_id", STRING),
+    ("provider_event_type", STRING),
+    ("event_type", STRING),
+    ("object_id", STRING),
+    ("merchant_id", STRING),
+    ("customer_id", STRING),
+    ("amount_minor", BIGINT),
+    ("currency", STRING),
+    ("payment_method_type", STRING),
+    ("card_brand", STRING),
+    ("card_last_four", STRING),
+    ("status", STRING),
+    ("failure_code", STRING),
+    ("failure_message", STRING),
+    ("metadata", STRING),
+    ("provider_created_at", TIMESTAMPTZ),
+    ("received_at", TIMESTAMPTZ),
+    ("processed_at", TIMESTAMPTZ),
+    ("schema_version", INT),
+    ("kafka_topic", STRING),
+    ("kafka_partition", INT),
+    ("kafka_offset", BIGINT),
+]
+# Section 4's quarantine columns, and the provider's ids when they could be read.
+UNIFIED_QUARANTINE_COLUMNS: Columns = [
+    ("raw_payload", STRING),
+    ("rejection_reason", STRING),
+    ("rejection_reasons", STRINGS),
+    ("quarantine_timestamp", TIMESTAMPTZ),
+    ("kafka_topic", STRING),
+    ("kafka_partition", INT),
+    ("kafka_offset", BIGINT),
+    ("kafka_timestamp", TIMESTAMPTZ),
+    ("provider", STRING),
+    ("provider_event_id", STRING),
+    ("event_id", STRING),
+]
+
+# Contract §6: exactly one row per payments.event_id. `retry_strategy` is a JSON object
+# (should_retry, delay_seconds, method) or NULL when the payment did not fail.
+ENRICHMENT_TABLE = "payment_enrichments"
+ENRICHMENT_COLUMNS: Columns = [
+    ("event_id", STRING),
+    ("fraud_score", DOUBLE),
+    ("risk_level", STRING),
+    ("churn_score", DOUBLE),
+    ("retry_strategy", STRING),
+    ("model_version", STRING),
+    ("score_source", STRING),
+    ("workflow_id", STRING),
+    ("enriched_at", TIMESTAMPTZ),
+]
+
+
+def table_definitions() -> list[tuple[str, Columns, str]]:
+    """(table, columns, day-partition column) of every table the pipelines write."""
+    definitions: list[tuple[str, Columns, str]] = []
+    for t in EVENT_TYPES:
+        definitions.append((t.bronze_table, bronze_columns(t), "ingested_at"))
+        definitions.append((t.quarantine_table, quarantine_columns(t), "quarantine_timestamp"))
+    definitions.append((UNIFIED_TABLE, UNIFIED_COLUMNS, "processed_at"))
+    definitions.append(
+        (UNIFIED_QUARANTINE_TABLE, UNIFIED_QUARANTINE_COLUMNS, "quarantine_timestamp")
+    )
+    definitions.append((ENRICHMENT_TABLE, ENRICHMENT_COLUMNS, "enriched_at"))
+    return definitions
+
+
 def ensure_tables(catalog: Catalog, namespace: str) -> list[str]:
-    """Creates whichever bronze and quarantine tables are missing; returns those it created."""
+    """Creates whichever of the pipelines' tables are missing; returns those it created."""
     catalog.create_namespace_if_not_exists(namespace)
     created = []
-    for t in EVENT_TYPES:
-        for table, columns, partition_column in (
-            (t.bronze_table, bronze_columns(t), "ingested_at"),
-            (t.quarantine_table, quarantine_columns(t), "quarantine_timestamp"),
-        ):
-            identifier = f"{namespace}.{table}"
-            if catalog.table_exists(identifier):
-                continue
-            schema = iceberg_schema(columns)
-            catalog.create_table(
-                identifier,
-                schema=schema,
-                partition_spec=day_partitioned(schema, partition_column),
-                properties=TABLE_PROPERTIES,
-            )
-            created.append(identifier)
+    for table, columns, partition_column in table_definitions():
+        identifier = f"{namespace}.{table}"
+        if catalog.table_exists(identifier):
+            continue
+        schema = iceberg_schema(columns)
+        catalog.create_table(
+            identifier,
+            schema=schema,
+            partition_spec=day_partitioned(schema, partition_column),
+            properties=TABLE_PROPERTIES,
+        )
+        created.append(identifier)
     return created
