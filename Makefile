@@ -11,7 +11,7 @@ RATE        ?= 1
 DURATION    ?= 60s
 TYPES       ?= charges,refunds,disputes,subscriptions
 
-.PHONY: help setup up down status logs clean topics load submit jobs stop-jobs compact flink-sql trino demo test test-unit test-integration lint
+.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs compact flink-sql trino dbt-build dagster demo bench test test-unit test-integration lint
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,7 +31,7 @@ down: ## Stop every service; nothing is left running or listening
 status: ## Show each service's state, readiness and address
 	@if [ -x $(PY) ]; then $(STACK) status; else echo "Not set up: run 'make setup'."; exit 1; fi
 
-logs: $(SETUP_STAMP) ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmanager|trino|temporal)
+logs: $(SETUP_STAMP) ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge)
 	@$(STACK) logs $(SERVICE) --follow
 
 clean: ## Stop everything and delete all local data (.run); caches are kept
@@ -61,6 +61,34 @@ flink-sql: $(SETUP_STAMP) ## Open the Flink SQL client with the `lakehouse` cata
 trino: $(SETUP_STAMP) ## Open the Trino CLI on `lakehouse` (needs `make up`)
 	@$(PY) -m deploy.local.clients trino
 
+webhooks: $(SETUP_STAMP) ## Signed Stripe/Square webhooks to the gateway: WEBHOOK_RATE=50 DURATION=60s (needs `make up`)
+	@$(PY) -m gateway.simulator --rate $(or $(WEBHOOK_RATE),50) --duration $(DURATION)
+
+gateway: $(SETUP_STAMP) ## Run the webhook gateway alone on :8000 with the dev secrets of gateway/dev.env (`make up` already runs it)
+	@$(PY) -m gateway --env-file gateway/dev.env
+
+worker: $(SETUP_STAMP) ## Run a Temporal worker alone: enrichment and payment-recovery workflows (`make up` already runs one)
+	@$(PY) -m workflows.worker
+
+bridge: $(SETUP_STAMP) ## Run the payments.normalized -> Temporal bridge alone (`make up` already runs it)
+	@$(PY) -m workflows.bridge
+
+dbt-build: $(SETUP_STAMP) ## Build and test the dbt models on Trino: seed, snapshot, models, all tests (needs `make up`)
+	@cd dbt && ../$(VENV)/bin/dbt build --profiles-dir .
+
+dagster: $(SETUP_STAMP) ## Dagster UI on http://127.0.0.1:3000: dbt assets, quarantine/freshness checks, schedules (needs `make up`)
+	@mkdir -p .run/dagster
+	@DAGSTER_HOME=$(CURDIR)/.run/dagster $(VENV)/bin/dagster dev -f dbt/orchestration/definitions.py -d dbt/orchestration -h 127.0.0.1 -p 3000
+
+inference: $(SETUP_STAMP) ## Run the inference service alone on 127.0.0.1:8001 (`make up` already runs it)
+	@$(PY) -m inference
+
+train-model: $(SETUP_STAMP) ## Train the fraud/churn model into .run/models/ (deterministic; SEED=, ROWS=); restart inference to use it
+	@$(PY) -m inference.train $(if $(SEED),--seed $(SEED)) $(if $(ROWS),--rows $(ROWS))
+
+bench: $(SETUP_STAMP) ## Benchmarks (~1 h at full size; QUICK=1 for minutes, ONLY=gateway,flink,...): .run/bench/, bench/RESULTS.md (needs `make up`)
+	@$(PY) -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
+
 demo: up ## The main job end to end on the local stack
 	@$(PY) -m deploy.local.demo
 
@@ -76,3 +104,4 @@ test-integration: $(SETUP_STAMP) ## Integration tests on the real platform (star
 
 lint: $(SETUP_STAMP) ## ruff and mypy
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
+	@MYPYPATH=dbt/orchestration $(VENV)/bin/mypy dbt/orchestration/definitions.py dbt/orchestration/paystream_analytics dbt/scripts/render_currencies.py

@@ -1,14 +1,16 @@
-"""The Flink SQL jobs the submitter knows, as data.
+"""The Flink jobs the submitter knows, as data.
 
-A job is a name (its `pipeline.name`, which is how a running copy is recognised), a
-function that renders its whole SQL script, and a function that creates the tables it
-writes (idempotently) before it is submitted.
+A job is a name (its `pipeline.name`, which is how a running copy is recognised), what
+runs it, and a function that creates the tables it writes (idempotently) before it is
+submitted. A `SqlJob` is a SQL script for the SQL client; a `PyFlinkJob` is a PyFlink
+program for `flink run -py`, configured through environment variables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,8 +38,24 @@ class SqlJob:
     prepare: Callable[[JobSettings], None] = field(default=lambda settings: None)
 
 
-def registered_jobs() -> dict[str, SqlJob]:
+@dataclass(frozen=True)
+class PyFlinkJob:
+    name: str
+    description: str
+    # The program `flink run -py` runs; it must set `pipeline.name` to `name`.
+    script: Path
+    # The program's settings as environment variables, from the submitter's job settings.
+    environment: Callable[[JobSettings], dict[str, str]] = field(default=lambda settings: {})
+    prepare: Callable[[JobSettings], None] = field(default=lambda settings: None)
+
+
+Job = SqlJob | PyFlinkJob
+
+
+def registered_jobs() -> dict[str, Job]:
     """Every job `make submit` runs, by name."""
+    from flink_jobs.enrichment_job import ENRICHMENT_JOB
+    from flink_jobs.normalization_job import NORMALIZATION_JOB
     from flink_jobs.validation_job import VALIDATION_JOB
 
-    return {job.name: job for job in (VALIDATION_JOB,)}
+    return {job.name: job for job in (VALIDATION_JOB, NORMALIZATION_JOB, ENRICHMENT_JOB)}

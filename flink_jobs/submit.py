@@ -1,4 +1,4 @@
-"""Submits the registered Flink SQL jobs to the local cluster, and controls them.
+"""Submits the registered Flink jobs (SQL scripts, PyFlink programs) to the local cluster.
 
   python -m flink_jobs.submit [submit] [--job NAME]
                               [--fresh | --from-checkpoint | --restore-from PATH]
@@ -34,9 +34,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from deploy.local.clients import flink_sql_command
 from deploy.local.readiness import NotReady
 from deploy.local.render import render_all
+from deploy.local.services import flink_environment
 from deploy.local.settings import StackSettings
 from flink_jobs.flink_rest import ACTIVE_STATES, FlinkRest, FlinkRestError, JobSummary
-from flink_jobs.jobs import JobSettings, SqlJob, registered_jobs
+from flink_jobs.jobs import Job, JobSettings, PyFlinkJob, SqlJob, registered_jobs
 from flink_jobs.restore import (
     RestoreKind,
     RestorePoint,
@@ -48,13 +49,15 @@ from flink_jobs.restore import (
     now_iso,
 )
 from lakehouse.clients import load_catalog
-from lakehouse.settings import LakehouseSettings
+from lakehouse.settings import REPO_ROOT, LakehouseSettings
 
 # The Flink 2.x key (1.x's `execution.savepoint.path` still works, deprecated); it takes a
 # savepoint folder or a retained checkpoint's `chk-N` folder alike.
 RESTORE_PATH_KEY = "execution.state-recovery.path"
 
 JOB_ID = re.compile(r"Job ID:\s*([0-9a-f]{32})")
+# What `flink run -d` prints once the job is submitted.
+FLINK_RUN_JOB_ID = re.compile(r"submitted with JobID ([0-9a-f]{32})")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 PIPELINE_NAME = re.compile(r"SET\s+'pipeline\.name'\s*=\s*'((?:[^']|'')*)'", re.IGNORECASE)
 
@@ -129,6 +132,36 @@ def parse_job_id(output: str) -> str:
             + "\n".join(ANSI_ESCAPE.sub("", output).strip().splitlines()[-15:])
         )
     return str(ids[0])
+
+
+def parse_flink_run_job_id(output: str) -> str:
+    """The id of the job `flink run -d` submitted (the CLI and the program may both say it)."""
+    ids = set(FLINK_RUN_JOB_ID.findall(ANSI_ESCAPE.sub("", output)))
+    if len(ids) != 1:
+        raise SubmitError(
+            f"expected one job id in the output of `flink run`, found {len(ids)}:\n"
+            + "\n".join(ANSI_ESCAPE.sub("", output).strip().splitlines()[-15:])
+        )
+    return ids.pop()
+
+
+def flink_run_command(
+    flink_home: Path, python: Path, job: PyFlinkJob, restore_from: str | None
+) -> list[str]:
+    """`flink run -d -py`: the program runs in `python`; so would any Python UDF."""
+    restore = ["--fromSavepoint", restore_from] if restore_from else []
+    return [
+        str(flink_home / "bin" / "flink"),
+        "run",
+        "--detached",
+        *restore,
+        "--python",
+        str(job.script),
+        "--pyExecutable",
+        str(python),
+        "--pyClientExecutable",
+        str(python),
+    ]
 
 
 def local_path(location: str) -> Path:
@@ -296,7 +329,7 @@ class Submitter:
 
     def submit(
         self,
-        job: SqlJob,
+        job: Job,
         mode: RestoreMode = RestoreMode.LATEST,
         restore_from: str | None = None,
     ) -> Submitted:
@@ -337,7 +370,10 @@ class Submitter:
                 lambda: self._flink_ready(self.job_settings.parallelism),
                 time.monotonic() + self.settings.platform_timeout_seconds,
             )
-            job_id = self._run_sql_client(job, restore_from)
+            if isinstance(job, PyFlinkJob):
+                job_id = self._run_pyflink(job, restore_from)
+            else:
+                job_id = self._run_sql_client(job, restore_from)
         self.say(f"{name}: submitted as job {job_id}; waiting until it runs")
         try:
             details = self.flink.wait_until_running(
@@ -348,6 +384,11 @@ class Submitter:
                 f"{exc}\n  web UI: {self.flink.web_ui_url(job_id)}\n  stop it with "
                 f"`python -m flink_jobs.submit cancel --job {name}`"
             ) from exc
+        if details.name != name:
+            raise SubmitError(
+                f"job {job_id} is named {details.name!r}, not {name!r}: the submitter recognises "
+                "a running copy by its name, so the program must set 'pipeline.name' to it"
+            )
         if restore_from:
             self._check_restored(job_id, restore_from)
         url = self.flink.web_ui_url(job_id)
@@ -391,6 +432,44 @@ class Submitter:
             )
         job_id = parse_job_id(output)
         self.ledger.record(Submission(job.name, job_id, now_iso(), restore_from, str(script)))
+        return job_id
+
+    def _run_pyflink(self, job: PyFlinkJob, restore_from: str | None) -> str:
+        python = self.stack.flink_venv / "bin" / "python"
+        command = flink_run_command(self.stack.flink_home, python, job, restore_from)
+        # The Flink configuration the cluster runs with (and its catalog settings).
+        render_all(self.stack, self.lakehouse)
+        env = (
+            os.environ
+            | flink_environment(self.stack)
+            # The program imports the checkout's packages, installed in the Flink venv or not.
+            | {"PYTHONPATH": str(REPO_ROOT)}
+            | job.environment(self.job_settings)
+        )
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        (self.jobs_dir / f"{folder_name(job.name)}.cmd").write_text(" ".join(command) + "\n")
+        try:
+            result = subprocess.run(
+                command,
+                env=env,
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=self.settings.sql_client_timeout_seconds,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SubmitError(
+                f"`flink run` did not submit {job.script} in "
+                f"{self.settings.sql_client_timeout_seconds:.0f}s"
+            ) from exc
+        output = result.stdout + result.stderr
+        if result.returncode != 0:
+            raise SubmitError(
+                f"`flink run` failed on {job.script} (exit {result.returncode}):\n" + output[-3000:]
+            )
+        job_id = parse_flink_run_job_id(output)
+        self.ledger.record(Submission(job.name, job_id, now_iso(), restore_from, str(job.script)))
         return job_id
 
     def _check_restored(self, job_id: str, restore_from: str) -> None:
@@ -521,7 +600,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def select_jobs(names: Sequence[str] | None) -> list[SqlJob]:
+def select_jobs(names: Sequence[str] | None) -> list[Job]:
     try:
         jobs = registered_jobs()
     except ImportError as exc:

@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from streaming.settings import KafkaSettings, TopicSettings
 from validation.rules import EVENT_TYPES
+
+# The gateway accepts bodies up to 1 MiB (contract §7); with headers and batch overhead a
+# record is a little larger than the body, and the broker's default limit (1,048,588 bytes)
+# would turn a valid webhook into a 503 the provider retries forever.
+WEBHOOK_MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class Topic:
     name: str
     value: str
     key: str
+    max_message_bytes: int | None = None
 
 
 # The JR event types, the raw topic each one is produced to and the id it is keyed by,
@@ -35,17 +47,40 @@ TOPICS: tuple[Topic, ...] = (
         Topic(topic, value="one JSON object per message", key=EVENT_ID_FIELDS[event_type])
         for event_type, topic in RAW_EVENT_TOPICS.items()
     ),
-    Topic("payments.stripe.raw", value="request body bytes", key="merchant / account id"),
-    Topic("payments.square.raw", value="request body bytes", key="merchant / account id"),
+    Topic(
+        "payments.stripe.raw",
+        value="request body bytes",
+        key="merchant / account id",
+        max_message_bytes=WEBHOOK_MAX_MESSAGE_BYTES,
+    ),
+    Topic(
+        "payments.square.raw",
+        value="request body bytes",
+        key="merchant / account id",
+        max_message_bytes=WEBHOOK_MAX_MESSAGE_BYTES,
+    ),
     Topic(
         "payments.ingestion.dlq",
         value="payloads that could not be accepted, reason in a header",
         key="request id",
+        max_message_bytes=WEBHOOK_MAX_MESSAGE_BYTES,
     ),
     Topic("payments.normalized", value="unified events (contract §5)", key="merchant_id"),
     Topic("payments.enriched", value="enrichment results (contract §6)", key="event_id"),
 )
 TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
+MAX_MESSAGE_BYTES: dict[str, int] = {
+    topic.name: topic.max_message_bytes for topic in TOPICS if topic.max_message_bytes
+}
+
+
+def max_message_bytes(name: str) -> int | None:
+    """The record size limit of a contract topic, or of a prefixed copy of one (tests,
+    benchmarks: GATEWAY_TOPIC_PREFIX); None keeps the broker's default."""
+    for contract_name, limit in MAX_MESSAGE_BYTES.items():
+        if name == contract_name or name.endswith(f".{contract_name}"):
+            return limit
+    return None
 
 
 class KafkaUnavailable(Exception):
@@ -76,12 +111,38 @@ def existing_topics(admin: AdminClient, bootstrap: str, timeout: float = 10.0) -
 
 
 def new_topic(name: str, settings: TopicSettings) -> NewTopic:
+    config = {"retention.ms": str(settings.retention_ms), "cleanup.policy": "delete"}
+    limit = max_message_bytes(name)
+    if limit is not None:
+        config["max.message.bytes"] = str(limit)
     return NewTopic(
         name,
         num_partitions=settings.partitions,
         replication_factor=settings.replication_factor,
-        config={"retention.ms": str(settings.retention_ms), "cleanup.policy": "delete"},
+        config=config,
     )
+
+
+def raise_message_limits(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """Topics created before the limit was part of their definition get it now."""
+    resources = [
+        ConfigResource(
+            ConfigResource.Type.TOPIC,
+            name,
+            incremental_configs=[
+                ConfigEntry(
+                    "max.message.bytes",
+                    str(max_message_bytes(name)),
+                    incremental_operation=AlterConfigOpType.SET,
+                )
+            ],
+        )
+        for name in names
+        if max_message_bytes(name) is not None
+    ]
+    if resources:
+        for future in admin.incremental_alter_configs(resources, request_timeout=timeout).values():
+            future.result(timeout=timeout)
 
 
 def _already_exists(exc: BaseException) -> bool:
@@ -115,6 +176,7 @@ def ensure_topics(
                     raise
                 result.existing.append(name)
         _wait_until_led(admin, settings.bootstrap_servers, result.created, timeout)
+    raise_message_limits(admin, result.existing, timeout)
     for name in names:
         if name in result.created:
             report(

@@ -7,21 +7,15 @@ which creates the tables; Flink and Trino then find them in the shared catalog.
 
 from __future__ import annotations
 
-from pyiceberg.catalog import Catalog
-from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.schema import Schema
-from pyiceberg.transforms import DayTransform
-from pyiceberg.types import (
-    DecimalType,
-    DoubleType,
-    IcebergType,
-    IntegerType,
-    ListType,
-    LongType,
-    NestedField,
-    StringType,
-    TimestamptzType,
-)
+from typing import TYPE_CHECKING
+
+# PyIceberg is imported where tables are built, not here: the PyFlink driver (in the
+# Flink virtualenv, which has no PyIceberg) reads the column definitions of this module.
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.partitioning import PartitionSpec
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import IcebergType
 
 from validation.rules import EVENT_TYPES, EventType, Kind
 
@@ -99,6 +93,16 @@ def flink_columns(columns: Columns) -> str:
 
 
 def iceberg_type(kind: str, next_id: list[int]) -> IcebergType:
+    from pyiceberg.types import (
+        DecimalType,
+        DoubleType,
+        IntegerType,
+        ListType,
+        LongType,
+        StringType,
+        TimestamptzType,
+    )
+
     simple: dict[str, IcebergType] = {
         STRING: StringType(),
         AMOUNT: DecimalType(18, 4),
@@ -114,6 +118,9 @@ def iceberg_type(kind: str, next_id: list[int]) -> IcebergType:
 
 
 def iceberg_schema(columns: Columns) -> Schema:
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import NestedField
+
     field_ids = [len(columns)]
     fields = [
         NestedField(position, name, iceberg_type(kind, field_ids), required=False)
@@ -123,6 +130,9 @@ def iceberg_schema(columns: Columns) -> Schema:
 
 
 def day_partitioned(schema: Schema, column: str) -> PartitionSpec:
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.transforms import DayTransform
+
     source = schema.find_field(column)
     return PartitionSpec(PartitionField(source.field_id, 1000, DayTransform(), f"{column}_day"))
 

@@ -109,3 +109,74 @@ def temporal_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
     except Exception as exc:
         raise NotReady(str(exc) or type(exc).__name__) from exc
     return "frontend healthy, UI up"
+
+
+def http_ok(url: str) -> str:
+    try:
+        answer = httpx.get(url, timeout=3)
+    except httpx.HTTPError as exc:
+        raise NotReady(str(exc) or type(exc).__name__) from exc
+    if answer.status_code != 200:
+        raise NotReady(f"{url} answered {answer.status_code}: {answer.text[:200]}")
+    return answer.text
+
+
+def gateway_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    http_ok(f"http://127.0.0.1:{stack.gateway_port}/ready")
+    return "Kafka reachable, webhook topics present"
+
+
+def inference_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    import json
+
+    health = json.loads(http_ok(f"http://127.0.0.1:{stack.inference_port}/health"))
+    return f"model_version {health.get('model_version', '?')}"
+
+
+def worker_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    """A worker polls the enrichment task queue."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.client import Client
+
+    from workflows.settings import WorkflowSettings
+
+    settings = WorkflowSettings()
+
+    async def pollers() -> int:
+        client = await Client.connect(settings.temporal_address)
+        answer = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=settings.temporal_namespace,
+                task_queue=TaskQueue(name=settings.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        return len(answer.pollers)
+
+    try:
+        count = asyncio.run(asyncio.wait_for(pollers(), timeout=5))
+    except Exception as exc:
+        raise NotReady(str(exc) or type(exc).__name__) from exc
+    if count == 0:
+        raise NotReady(f"no worker polls task queue {settings.task_queue}")
+    return f"polling task queue {settings.task_queue}"
+
+
+def bridge_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    """The bridge is a member of its consumer group on payments.normalized."""
+    from confluent_kafka.admin import AdminClient
+
+    from workflows.settings import WorkflowSettings
+
+    settings = WorkflowSettings()
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{stack.kafka_port}", "log_level": 0})
+    group = settings.consumer_group
+    try:
+        described = admin.describe_consumer_groups([group])[group].result(timeout=5)
+    except Exception as exc:
+        raise NotReady(str(exc)) from exc
+    if not described.members:
+        raise NotReady(f"consumer group {group} has no member yet")
+    return f"consumer group {group} reading {settings.source_topic}"

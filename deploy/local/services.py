@@ -25,6 +25,10 @@ class Service:
     user: str | None = None
     # Seconds supervisord waits for a polite stop before it kills the process group.
     stop_wait: int = 30
+    # Start order: every service of a stage is ready before the next stage starts
+    # (0: the catalog's database, 1: the infrastructure, 2: the project's own services).
+    stage: int = 1
+    port: int | None = None
 
 
 def running_as_root() -> bool:
@@ -86,6 +90,7 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             endpoint=f"postgresql://{lakehouse.catalog_db_host}:{lakehouse.catalog_db_port}/{lakehouse.catalog_db_name}",
             user="postgres" if running_as_root() else None,
             stop_wait=20,
+            stage=0,
         ),
         Service(
             name="kafka",
@@ -153,6 +158,65 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             ],
             ready=readiness.temporal_ready,
             endpoint=f"127.0.0.1:{stack.temporal_port}, UI http://127.0.0.1:{stack.temporal_ui_port}",
+        ),
+        *project_services(stack),
+    ]
+
+
+def project_services(stack: StackSettings) -> list[Service]:
+    """The project's own processes, started once the infrastructure is ready."""
+    python = str(stack.app_venv / "bin" / "python")
+    return [
+        Service(
+            name="inference",
+            command=[python, "-m", "inference"],
+            ready=readiness.inference_ready,
+            endpoint=f"http://127.0.0.1:{stack.inference_port} (fraud, churn, retry strategy)",
+            environment={"INFERENCE_PORT": str(stack.inference_port)},
+            stage=2,
+            port=stack.inference_port,
+            stop_wait=10,
+        ),
+        Service(
+            name="gateway",
+            command=[
+                python,
+                "-m",
+                "gateway",
+                "--env-file",
+                str(stack.repo_root / "gateway/dev.env"),
+            ],
+            ready=readiness.gateway_ready,
+            endpoint=(
+                f"http://127.0.0.1:{stack.gateway_port} "
+                "(POST /webhooks/stripe, /webhooks/square; /metrics)"
+            ),
+            environment={"GATEWAY_PORT": str(stack.gateway_port)},
+            stage=2,
+            port=stack.gateway_port,
+            stop_wait=10,
+        ),
+        Service(
+            name="worker",
+            command=[python, "-m", "workflows.worker"],
+            ready=readiness.worker_ready,
+            endpoint="Temporal worker: enrichment and payment-recovery workflows",
+            environment={
+                "WORKFLOWS_INFERENCE_URL": f"http://127.0.0.1:{stack.inference_port}",
+                "WORKFLOWS_RECOVERY_DELAY_SCALE": os.environ.get(
+                    "WORKFLOWS_RECOVERY_DELAY_SCALE", str(stack.recovery_delay_scale)
+                ),
+            },
+            stage=2,
+            stop_wait=15,
+        ),
+        Service(
+            name="bridge",
+            command=[python, "-m", "workflows.bridge"],
+            ready=readiness.bridge_ready,
+            endpoint="payments.normalized -> Temporal enrichment workflows",
+            stage=2,
+            stop_wait=15,
         ),
     ]
 

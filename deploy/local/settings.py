@@ -34,6 +34,11 @@ class StackSettings(BaseSettings):
     flink_rpc_port: int = 6123
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    gateway_port: int = 8000
+    inference_port: int = 8001
+    # Recovery workflows wait real retry delays (hours to days) times this factor; locally
+    # a day becomes about 1.5 minutes so a demo shows retries (WORKFLOWS_RECOVERY_DELAY_SCALE).
+    recovery_delay_scale: float = 0.001
 
     # Memory is set for every JVM so the whole stack stays near 8 GiB.
     kafka_heap: str = "768m"

@@ -29,11 +29,17 @@ from deploy.local.services import (
     services,
 )
 from deploy.local.settings import StackSettings
+from inference.settings import InferenceSettings
 from lakehouse.clients import load_catalog
 from lakehouse.settings import LakehouseSettings
+from streaming.settings import KafkaSettings
+from streaming.topics import ensure_topics
+from validation.tables import ensure_tables
 
 # Started first and bootstrapped before anything that reads the catalog.
 FIRST = "postgres"
+# The project's own services need the topics, the tables and the scoring model first.
+PROJECT_STAGE = 2
 
 
 class StackError(RuntimeError):
@@ -195,6 +201,19 @@ class Stack:
         catalog = load_catalog(lh)
         catalog.create_namespace_if_not_exists(lh.namespace)
 
+    def prepare_project(self) -> None:
+        ensure_topics(KafkaSettings(), report=lambda line: None)
+        created = ensure_tables(load_catalog(self.lakehouse), self.lakehouse.namespace)
+        if created:
+            say(f"  created {len(created)} tables in {self.lakehouse.namespace}")
+        if not InferenceSettings().model_path.exists():
+            say("  training the scoring model (make train-model)")
+            subprocess.run(
+                [str(self.settings.app_venv / "bin" / "python"), "-m", "inference.train"],
+                check=True,
+                capture_output=True,
+            )
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def up(self) -> None:
@@ -208,9 +227,12 @@ class Stack:
         self.start_supervisord()
         self.supervisorctl("update")
 
-        self.start_and_wait([self.service(FIRST)])
-        self.bootstrap_catalog()
-        self.start_and_wait([s for s in self.services if s.name != FIRST])
+        for stage in sorted({s.stage for s in self.services}):
+            if stage == PROJECT_STAGE:
+                self.prepare_project()
+            self.start_and_wait([s for s in self.services if s.stage == stage])
+            if stage == self.service(FIRST).stage:
+                self.bootstrap_catalog()
         say(f"Platform ready in {time.monotonic() - started:.0f}s\n")
         self.print_endpoints()
 
@@ -287,6 +309,7 @@ class Stack:
             lh.trino_port,
             s.temporal_port,
             s.temporal_ui_port,
+            *(service.port for service in self.services if service.port is not None),
         ]
 
     def status(self) -> bool:

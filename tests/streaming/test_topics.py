@@ -90,3 +90,10 @@ def test_ensure_topics_leaves_every_contract_topic_in_place(kafka_settings):
     assert set(again.existing) == CONTRACT_TOPICS
     listed = existing_topics(admin_client(kafka_settings), kafka_settings.bootstrap_servers)
     assert listed >= CONTRACT_TOPICS
+
+
+def test_webhook_topics_and_their_prefixed_copies_allow_a_whole_1_mib_body():
+    for name in ("payments.stripe.raw", "it.abc.payments.square.raw", "payments.ingestion.dlq"):
+        config = new_topic(name, TopicSettings()).config
+        assert int(config["max.message.bytes"]) > 1024 * 1024 + 64 * 1024, name
+    assert "max.message.bytes" not in new_topic("payment_charges", TopicSettings()).config

@@ -1,0 +1,68 @@
+"""Sizes and durations of the benchmarks (env prefix BENCH_, or the CLI's flags).
+
+The defaults are the full-size runs the issue asks for; `--quick` shrinks every size to
+something a shared 2-core box finishes in a few minutes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lakehouse.settings import RUN_DIR
+
+BENCHMARKS = ("gateway", "flink", "freshness", "sidestream", "trino", "footprint")
+
+
+class BenchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BENCH_", frozen=True)
+
+    output_root: Path = RUN_DIR / "bench"
+
+    # Gateway: open-loop steps of signed Stripe webhooks.
+    gateway_rates: list[int] = Field(default=[500, 1000, 2000, 4000])
+    gateway_step_seconds: float = Field(default=30.0, gt=0)
+    gateway_max_connections: int = Field(default=512, ge=1)
+    gateway_workers: int = Field(default=1, ge=1)
+
+    # Flink: messages pre-filled into the raw topics, then drained by the job.
+    flink_messages: int = Field(default=2_000_000, ge=100)
+    flink_partitions: int = Field(default=3, ge=1)
+    flink_invalid_share: float = Field(default=0.1, ge=0, le=1)
+    flink_drain_timeout_seconds: float = Field(default=1800.0, gt=0)
+
+    # Freshness: steady load, Kafka append -> row visible in Trino.
+    freshness_rate: float = Field(default=50.0, gt=0)
+    freshness_seconds: float = Field(default=120.0, gt=0)
+    freshness_checkpoint_intervals: list[str] = Field(default=["5s", "1s"])
+    freshness_poll_seconds: float = Field(default=0.5, gt=0)
+
+    # Trino: a table written in many small appends, queried before and after compaction.
+    trino_rows: int = Field(default=1_000_000, ge=100)
+    trino_appends: int = Field(default=500, ge=1)
+    trino_repeats: int = Field(default=10, ge=1)
+
+    # Footprint: RSS idle, then while a JR load runs.
+    footprint_load_seconds: float = Field(default=30.0, gt=0)
+    footprint_load_rate: float = Field(default=20.0, gt=0)
+
+    def quick(self) -> BenchSettings:
+        """The same settings at development size."""
+        return self.model_copy(
+            update={
+                "gateway_rates": [100, 200],
+                "gateway_step_seconds": 2.0,
+                "gateway_max_connections": 64,
+                "flink_messages": 20_000,
+                "flink_drain_timeout_seconds": 300.0,
+                "freshness_rate": 20.0,
+                "freshness_seconds": 20.0,
+                "trino_rows": 10_000,
+                "trino_appends": 20,
+                "trino_repeats": 3,
+                "footprint_load_seconds": 5.0,
+                "footprint_load_rate": 5.0,
+            }
+        )

@@ -1,0 +1,1 @@
+{{ quarantine_staging('quarantine_payment_disputes', 'payment_disputes', 'dispute_id') }}

@@ -1,0 +1,1 @@
+{{ quarantine_staging('quarantine_payments', 'payments', 'provider_event_id') }}

@@ -1,0 +1,87 @@
+"""What the gateway does with a request's body: read it within the size limit, and decide
+where a correctly signed body goes (the raw topic with its key, or the DLQ with a reason).
+
+Only what routing needs is checked here; whether the event makes sense is the
+normalisation job's call (it quarantines with reasons).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NoReturn
+
+from gateway.providers.base import MissingRoutingField, Provider
+
+DLQ_TOPIC = "payments.ingestion.dlq"
+
+
+class DlqReason(StrEnum):
+    MALFORMED_JSON = "MALFORMED_JSON"  # not JSON, or not UTF-8
+    NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT"
+    MISSING_ROUTING_FIELD = "MISSING_ROUTING_FIELD"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BadContentLength(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Route:
+    topic: str  # the contract's name, before any test prefix
+    key: str | None  # None: the DLQ, keyed by the request id
+    reason: DlqReason | None = None
+    detail: str = ""
+
+
+def check_declared_length(content_length: str | None, limit: int) -> None:
+    """Refuses up front what announces itself as too large."""
+    if content_length is None:
+        return
+    try:
+        declared = int(content_length)
+    except ValueError:
+        raise BadContentLength(f"Content-Length {content_length[:40]!r} is not a number") from None
+    if declared > limit:
+        raise BodyTooLarge(f"Content-Length {declared} is over the limit of {limit} bytes")
+
+
+async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """The body, stopping as soon as it passes `limit` (a missing or lying Content-Length
+    must not make the gateway buffer an unbounded body)."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(f"body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    # Python's json accepts NaN and Infinity; JSON (and the Flink job's parser) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+
+
+def route(provider: Provider, body: bytes) -> Route:
+    try:
+        event = parse_json(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the parser goes is not an event either.
+        return Route(DLQ_TOPIC, None, DlqReason.MALFORMED_JSON, type(exc).__name__)
+    if not isinstance(event, dict):
+        return Route(DLQ_TOPIC, None, DlqReason.NOT_A_JSON_OBJECT, type(event).__name__)
+    try:
+        key = provider.routing_key(event)
+    except MissingRoutingField as exc:
+        return Route(DLQ_TOPIC, None, DlqReason.MISSING_ROUTING_FIELD, str(exc))
+    return Route(provider.raw_topic, key)

@@ -1,0 +1,62 @@
+"""The ASGI app `gateway.main:app`: settings -> verifiers, metrics, Kafka publisher -> routes.
+
+`app` is built from the environment at import; `create_app` builds others (tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.dependencies import GatewayState
+from gateway.intake import DLQ_TOPIC
+from gateway.logs import gateway_logger
+from gateway.metrics import GatewayMetrics
+from gateway.providers import PROVIDERS
+from gateway.publisher import KafkaPublisher, Publisher
+from gateway.routers import ops, webhooks
+from gateway.settings import GatewaySettings
+
+
+def written_topics(settings: GatewaySettings) -> list[str]:
+    return [settings.topic(t) for t in (*(p.raw_topic for p in PROVIDERS.values()), DLQ_TOPIC)]
+
+
+def create_app(
+    settings: GatewaySettings | None = None, publisher: Publisher | None = None
+) -> FastAPI:
+    """`publisher`: given by unit tests; by default a Kafka producer the lifespan owns."""
+    settings = settings or GatewaySettings()
+    state = GatewayState(
+        settings=settings,
+        metrics=GatewayMetrics(),
+        verifiers={name: provider.verifier(settings) for name, provider in PROVIDERS.items()},
+        publisher=publisher,
+    )
+    log = gateway_logger()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for name, verifier in state.verifiers.items():
+            if verifier is None:
+                log.warning(f"no secret configured for {name}: all its webhooks are refused")
+        owned = state.publisher is None
+        if owned:
+            state.publisher = KafkaPublisher(settings, written_topics(settings))
+        try:
+            yield
+        finally:
+            if owned and state.publisher is not None:
+                state.publisher.close()
+                state.publisher = None
+
+    app = FastAPI(title="paystream webhook gateway", lifespan=lifespan)
+    app.state.gateway = state
+    app.include_router(webhooks.webhooks_router())
+    app.include_router(ops.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,5 @@
+import sys
+
+from gateway.simulator.cli import main
+
+sys.exit(main())

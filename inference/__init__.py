@@ -1,0 +1,1 @@
+"""The inference service: fraud, churn and retry-strategy scores for unified payment events."""

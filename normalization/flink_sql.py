@@ -1,0 +1,447 @@
+"""The provider mappings of `normalization.providers`, rendered as Flink SQL.
+
+Per provider, three views over its raw Kafka table: `<p>_envelope` (is the message a JSON
+object; the envelope's id, type, merchant and times as cleaned text), `<p>_mapped` (each
+unified column by the event type's mapping) and `<p>_unified` (the unified event type).
+The providers' views meet in `normalized_events`; then one chain for all of them:
+`normalized_parsed` (currency minor units, amount, timestamp pieces), `normalized_typed`
+(timestamps), `normalized_checked` (event id, the reasons in `normalization.reasons` order as
+`reasons_csv`, processing time). Valid events are deduplicated by event id, keeping the
+first delivery (`normalized_first_deliveries`), and shaped as `unified_payments`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from normalization.mapping import (
+    MAPPED_COLUMNS,
+    ByStatus,
+    Const,
+    EventMapping,
+    Expr,
+    FirstOf,
+    JsonFragment,
+    Path,
+    ProviderMapping,
+)
+from normalization.reasons import Reason
+from normalization.settings import NormalizationSettings
+from validation.currencies import MINOR_UNITS
+from validation.flink_sql import (
+    TRIM_PATTERN,
+    fence,
+    in_list,
+    literal,
+    minor_units_case,
+    timestamp_expression,
+    view,
+)
+from validation.rules import (
+    EPOCH_PATTERN,
+    MAX_AMOUNT,
+    NULL_TOKENS,
+    TIMESTAMP_ISO_PATTERN,
+    TIMESTAMP_UTC_PATTERN,
+    Field,
+    Kind,
+)
+from validation.tables import (
+    FLINK_TYPES,
+    TIMESTAMPTZ,
+    UNIFIED_COLUMNS,
+    UNIFIED_QUARANTINE_COLUMNS,
+    UNIFIED_QUARANTINE_TABLE,
+    UNIFIED_SCHEMA_VERSION,
+    UNIFIED_TABLE,
+    Columns,
+)
+
+RAW_COLUMNS = ("payload", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
+# An integer number of minor units that fits a BIGINT (an optional sign, up to 18 digits).
+MINOR_UNITS_PATTERN = r"^[+-]?[0-9]{1,18}$"
+# Unified columns kept in a case of their own, whatever the provider sends.
+LOWER_CASE = frozenset({"status", "card_brand", "payment_method_type"})
+UPPER_CASE = frozenset({"currency"})
+# The text each mapped column is kept as before it is parsed.
+TEXT_NAMES = {"amount_minor": "amount_text"}
+# What every provider's `<p>_unified` view gives `normalized_events`, in this order.
+EVENT_COLUMNS = (
+    *RAW_COLUMNS,
+    "proctime",
+    "is_object",
+    "provider",
+    "provider_event_id",
+    "provider_event_type",
+    "event_type",
+    "supported",
+    "status_decides_type",
+    "amount_required",
+    "currency_required",
+    "merchant_id",
+    "created_at_text",
+    "received_at_text",
+    *(TEXT_NAMES.get(c, c) for c in MAPPED_COLUMNS),
+    "metadata",
+)
+RFC3339_UTC = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
+
+
+def raw_table(provider: ProviderMapping) -> str:
+    return f"raw_{provider.name}"
+
+
+def clean_text(expression: str) -> str:
+    """Trimmed text; NULL for the null-like tokens (contract §4)."""
+    trimmed = f"REGEXP_REPLACE({expression}, {literal(TRIM_PATTERN)}, '')"
+    return (
+        f"CASE WHEN LOWER({trimmed}) IN {in_list(NULL_TOKENS)}"
+        f" THEN CAST(NULL AS STRING) ELSE {trimmed} END"
+    )
+
+
+def expression(e: Expr) -> str:
+    if isinstance(e, Path):
+        return clean_text(f"JSON_VALUE(payload, {literal(e.path)})")
+    if isinstance(e, Const):
+        return literal(e.value)
+    if isinstance(e, FirstOf):
+        return "COALESCE(" + ", ".join(expression(o) for o in e.options) + ")"
+    raise TypeError(f"not a mapping expression: {e!r}")
+
+
+def json_member(key: str, fragment: JsonFragment) -> str:
+    """`,"key":<value>` for the metadata JSON, or '' when the message has no such value."""
+    value = (
+        f"JSON_QUERY(payload, {literal(fragment.path)})"
+        if fragment.structured
+        else f"JSON_STRING(JSON_VALUE(payload, {literal(fragment.path)}))"
+    )
+    prefix = literal("," + json.dumps(key) + ":")
+    return f"COALESCE({prefix} || {value}, '')"
+
+
+def metadata_json(members: Mapping[str, JsonFragment]) -> str:
+    """A JSON object of the members the message has, in the mapping's order."""
+    if not members:
+        return "'{}'"
+    parts = ", ".join(json_member(k, f) for k, f in members.items())
+    # Each member starts with a comma; the first one's is dropped.
+    return f"'{{' || SUBSTRING(CONCAT({parts}, '') FROM 2) || '}}'"
+
+
+def is_object_expression() -> str:
+    return (
+        "COALESCE(payload IS JSON OBJECT"
+        " AND REGEXP(payload, '^[ \\t\\n\\r]*\\{')"
+        " AND REGEXP(payload, '\\}[ \\t\\n\\r]*$'), FALSE)"
+    )
+
+
+def envelope_view(p: ProviderMapping) -> str:
+    header = clean_text("DECODE(headers['received_at'], 'UTF-8')")
+    select = [
+        *RAW_COLUMNS,
+        "proctime",
+        f"{is_object_expression()} AS is_object",
+        f"{fence(expression(p.event_id))} AS provider_event_id",
+        f"{fence(expression(p.event_type))} AS provider_event_type",
+        f"{fence(expression(p.merchant_id))} AS merchant_id",
+        f"{fence(expression(p.created_at))} AS created_at_text",
+        f"{fence(header)} AS received_at_text",
+    ]
+    return view(f"{p.name}_envelope", select, raw_table(p))
+
+
+def types_of(events: Iterable[EventMapping]) -> str:
+    return in_list([t for e in events for t in e.provider_types])
+
+
+def by_event_type(p: ProviderMapping, value_of: dict[int, str]) -> str:
+    """A CASE on the provider's event type: each mapping's value (by index), else NULL."""
+    whens = [
+        f"WHEN provider_event_type IN {types_of([e])} THEN {value_of[i]}"
+        for i, e in enumerate(p.events)
+        if i in value_of
+    ]
+    return "CASE " + " ".join(whens) + " END" if whens else "CAST(NULL AS STRING)"
+
+
+def cased(column: str, sql: str) -> str:
+    if column in LOWER_CASE:
+        return f"LOWER({sql})"
+    if column in UPPER_CASE:
+        return f"UPPER({sql})"
+    return sql
+
+
+def flag(p: ProviderMapping, events: list[EventMapping]) -> str:
+    return f"COALESCE(provider_event_type IN {types_of(events)}, FALSE)" if events else "FALSE"
+
+
+def mapped_view(p: ProviderMapping) -> str:
+    select = ["*", f"{flag(p, list(p.events))} AS supported"]
+    for column in MAPPED_COLUMNS:
+        values = {
+            i: cased(column, expression(e.columns[column]))
+            for i, e in enumerate(p.events)
+            if column in e.columns
+        }
+        select.append(f"{fence(by_event_type(p, values))} AS {TEXT_NAMES.get(column, column)}")
+    by_status = [e for e in p.events if isinstance(e.event_type, ByStatus)]
+    select.append(f"{flag(p, by_status)} AS status_decides_type")
+    for column in ("amount_minor", "currency"):
+        required = [e for e in p.events if column in e.required]
+        select.append(f"{flag(p, required)} AS {column.split('_')[0]}_required")
+    metadata = {i: metadata_json({**p.metadata, **e.metadata}) for i, e in enumerate(p.events)}
+    unmapped = metadata_json(p.metadata)
+    select.append(f"{fence(f'COALESCE({by_event_type(p, metadata)}, {unmapped})')} AS metadata")
+    return view(f"{p.name}_mapped", select, f"{p.name}_envelope")
+
+
+def unified_type(e: EventMapping) -> str:
+    rule = e.event_type
+    if isinstance(rule, str):
+        return literal(rule)
+    if isinstance(rule, ByStatus):
+        whens = " ".join(f"WHEN {literal(s)} THEN {literal(t)}" for s, t in rule.types.items())
+        return f"CASE status {whens} END"
+    whens = " ".join(
+        f"WHEN {literal(provider_type)} THEN {literal(unified)}"
+        for provider_type, unified in rule.items()
+    )
+    return f"CASE provider_event_type {whens} END"
+
+
+def unified_view(p: ProviderMapping) -> str:
+    event_type = by_event_type(p, {i: unified_type(e) for i, e in enumerate(p.events)})
+    select = ["*", f"{literal(p.name)} AS provider", f"{fence(event_type)} AS event_type"]
+    return view(f"{p.name}_unified", select, f"{p.name}_mapped")
+
+
+def events_view(providers: Iterable[ProviderMapping]) -> str:
+    columns = ", ".join(EVENT_COLUMNS)
+    union = "\nUNION ALL\n".join(f"SELECT {columns} FROM {p.name}_unified" for p in providers)
+    return f"CREATE TEMPORARY VIEW normalized_events AS\n{union};\n"
+
+
+def timestamp_pieces(name: str) -> list[str]:
+    """The columns `validation.flink_sql.timestamp_expression` reads for `name`."""
+    text = f"{name}_text"
+    utc, iso = literal(TIMESTAMP_UTC_PATTERN), literal(TIMESTAMP_ISO_PATTERN)
+    iso_local = f"REGEXP_EXTRACT({text}, {iso}, 1) || ' ' || REGEXP_EXTRACT({text}, {iso}, 2)"
+    pieces = {
+        "utc_local": f"CASE WHEN REGEXP({text}, {utc}) THEN TRY_CAST({text} AS TIMESTAMP(6)) END",
+        "iso_local": f"CASE WHEN REGEXP({text}, {iso})"
+        f" THEN TRY_CAST({iso_local} AS TIMESTAMP(6)) END",
+        "iso_offset": f"CASE WHEN REGEXP({text}, {iso}) THEN REGEXP_EXTRACT({text}, {iso}, 4) END",
+        "epoch": f"CASE WHEN REGEXP({text}, {literal(EPOCH_PATTERN)})"
+        f" THEN TRY_CAST({text} AS BIGINT) END",
+    }
+    return [f"{fence(sql)} AS {name}_{piece}" for piece, sql in pieces.items()]
+
+
+def parsed_view() -> str:
+    amount = (
+        f"CASE WHEN REGEXP(amount_text, {literal(MINOR_UNITS_PATTERN)})"
+        " THEN TRY_CAST(amount_text AS BIGINT) END"
+    )
+    select = [
+        "*",
+        f"{fence(minor_units_case('currency'))} AS minor_units",
+        f"{fence(amount)} AS amount_minor",
+        *timestamp_pieces("created_at"),
+        *timestamp_pieces("received_at"),
+    ]
+    return view("normalized_parsed", select, "normalized_events")
+
+
+def typed_view() -> str:
+    created = timestamp_expression(Field("created_at", Kind.TIMESTAMP))
+    received = timestamp_expression(Field("received_at", Kind.TIMESTAMP))
+    select = [
+        "*",
+        f"{fence(created)} AS provider_created_at",
+        # The gateway's header; without one, when the broker appended the message.
+        f"{fence(f'COALESCE({received}, CAST(kafka_timestamp AS TIMESTAMP_LTZ(6)))')}"
+        " AS received_at",
+    ]
+    return view("normalized_typed", select, "normalized_parsed")
+
+
+def max_minor_units() -> str:
+    """The largest amount in minor units of the row's currency (validation.rules.MAX_AMOUNT)."""
+    whens = " ".join(
+        f"WHEN {units} THEN {int(MAX_AMOUNT * 10**units)}"
+        for units in sorted(set(MINOR_UNITS.values()))
+    )
+    return f"CASE minor_units {whens} END"
+
+
+def reason_conditions() -> list[tuple[Reason, str]]:
+    """Each reason with the condition under which it applies, in `Reason` order."""
+    conditions = {
+        Reason.MALFORMED_JSON: "NOT is_object",
+        Reason.MISSING_PROVIDER_EVENT_ID: "is_object AND provider_event_id IS NULL",
+        Reason.MISSING_EVENT_TYPE: "is_object AND provider_event_type IS NULL",
+        Reason.UNSUPPORTED_EVENT_TYPE: "provider_event_type IS NOT NULL AND NOT supported",
+        Reason.MISSING_MERCHANT_ID: "supported AND merchant_id IS NULL",
+        Reason.MISSING_CURRENCY: "supported AND currency_required AND currency IS NULL",
+        Reason.INVALID_CURRENCY: "supported AND currency IS NOT NULL AND minor_units IS NULL",
+        Reason.MISSING_AMOUNT: "supported AND amount_required AND amount_text IS NULL",
+        Reason.INVALID_AMOUNT: "supported AND amount_text IS NOT NULL AND amount_minor IS NULL",
+        Reason.INVALID_AMOUNT_NEGATIVE: "supported AND amount_minor < 0",
+        Reason.INVALID_AMOUNT_TOO_LARGE: f"supported AND amount_minor > {max_minor_units()}",
+        Reason.MISSING_CREATED_AT: "supported AND created_at_text IS NULL",
+        Reason.INVALID_TIMESTAMP: (
+            "supported AND created_at_text IS NOT NULL AND provider_created_at IS NULL"
+        ),
+        Reason.MISSING_STATUS: "supported AND status_decides_type AND status IS NULL",
+        Reason.INVALID_STATUS: (
+            "supported AND status_decides_type AND status IS NOT NULL AND event_type IS NULL"
+        ),
+    }
+    return [(reason, conditions[reason]) for reason in Reason]
+
+
+def checked_view() -> str:
+    cases = ",\n    ".join(
+        f"CASE WHEN {condition} THEN {literal(reason.value)} END"
+        for reason, condition in reason_conditions()
+    )
+    event_id = "SUBSTRING(SHA256(provider || ':' || provider_event_id) FROM 1 FOR 32)"
+    select = [
+        "*",
+        f"{event_id} AS event_id",
+        f"CONCAT_WS(',',\n    {cases}\n  ) AS reasons_csv",
+        # Once per message, so the table and the topic carry the same instant.
+        f"{fence('CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))')} AS processed_at",
+    ]
+    return view("normalized_checked", select, "normalized_typed")
+
+
+def unified_expressions() -> dict[str, str]:
+    computed = {
+        "schema_version": str(UNIFIED_SCHEMA_VERSION),
+        "kafka_topic": "kafka_topic",
+    }
+    return {name: computed.get(name, name) for name, _ in UNIFIED_COLUMNS}
+
+
+def first_deliveries_view() -> str:
+    """Valid events, each provider event id once: its first delivery (append-only).
+
+    Flink plans `ROW_NUMBER() ... ORDER BY proctime ASC` with `= 1` as a deduplication that
+    keeps one flag per key (state TTL: `table.exec.state.ttl`) and emits the first row at
+    once, never retracting it; later deliveries of the id are dropped there.
+    """
+    columns = ", ".join(f"{sql} AS {name}" for name, sql in unified_expressions().items())
+    return (
+        "CREATE TEMPORARY VIEW unified_payments AS\n"
+        f"SELECT {columns}\nFROM (\n"
+        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proctime ASC) AS delivery\n"
+        "  FROM normalized_checked\n  WHERE reasons_csv = ''\n)\nWHERE delivery = 1;\n"
+    )
+
+
+def render_views(providers: Iterable[ProviderMapping]) -> list[str]:
+    """Every view, from the providers' raw tables (`raw_<name>`) to `unified_payments`."""
+    providers = list(providers)
+    statements = []
+    for p in providers:
+        statements += [envelope_view(p), mapped_view(p), unified_view(p)]
+    statements += [events_view(providers), parsed_view(), typed_view(), checked_view()]
+    statements.append(first_deliveries_view())
+    return statements
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+
+def kafka_source(p: ProviderMapping, settings: NormalizationSettings) -> str:
+    """The provider's raw topic: each message's bytes as text, with its coordinates.
+
+    Read as `raw`, never as `json`: a message that is not JSON must reach quarantine, and
+    the json format can only fail the job or drop it.
+    """
+    return f"""CREATE TEMPORARY TABLE {raw_table(p)} (
+  payload STRING,
+  kafka_topic STRING METADATA FROM 'topic' VIRTUAL,
+  kafka_partition INT METADATA FROM 'partition' VIRTUAL,
+  kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
+  kafka_timestamp TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+  headers MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,
+  proctime AS PROCTIME()
+) WITH (
+  'connector' = 'kafka',
+  'topic' = {literal(settings.topic_of(p.name))},
+  'properties.bootstrap.servers' = {literal(settings.kafka_bootstrap_servers)},
+  'properties.group.id' = {literal(settings.group_id)},
+  'properties.isolation.level' = 'read_committed',
+  'scan.startup.mode' = 'group-offsets',
+  'properties.auto.offset.reset' = 'earliest',
+  'scan.topic-partition-discovery.interval' = '60s',
+  'format' = 'raw'
+);
+"""
+
+
+def kafka_columns(columns: Columns) -> str:
+    """The topic's JSON: timestamps as RFC 3339 UTC text, everything else as typed."""
+    return ",\n  ".join(
+        f"{name} {'STRING' if kind == TIMESTAMPTZ else FLINK_TYPES[kind]}" for name, kind in columns
+    )
+
+
+def kafka_sink(settings: NormalizationSettings) -> str:
+    guarantee = settings.normalized_delivery_guarantee
+    transactional = (
+        f",\n  'sink.transactional-id-prefix' = {literal(settings.job_name)}"
+        if guarantee == "exactly-once"
+        else ""
+    )
+    return f"""CREATE TEMPORARY TABLE normalized_topic (
+  {kafka_columns(UNIFIED_COLUMNS)}
+) WITH (
+  'connector' = 'kafka',
+  'topic' = {literal(settings.normalized_topic)},
+  'properties.bootstrap.servers' = {literal(settings.kafka_bootstrap_servers)},
+  'key.format' = 'raw',
+  'key.fields' = 'merchant_id',
+  'value.format' = 'json',
+  'value.fields-include' = 'ALL',
+  'sink.delivery-guarantee' = {literal(guarantee)}{transactional}
+);
+"""
+
+
+def table_name(settings: NormalizationSettings, table: str) -> str:
+    return f"`{settings.catalog}`.`{settings.namespace}`.`{table}`"
+
+
+def render_inserts(settings: NormalizationSettings) -> list[str]:
+    """Valid first deliveries to the table and the topic; the rest to quarantine."""
+    unified = ", ".join(name for name, _ in UNIFIED_COLUMNS)
+    as_text = ", ".join(
+        f"DATE_FORMAT({name}, {literal(RFC3339_UTC)}) AS {name}" if kind == TIMESTAMPTZ else name
+        for name, kind in UNIFIED_COLUMNS
+    )
+    quarantine_expressions = {
+        "raw_payload": "payload",
+        "rejection_reason": "SPLIT_INDEX(reasons_csv, ',', 0)",
+        "rejection_reasons": "SPLIT(reasons_csv, ',')",
+        "quarantine_timestamp": "processed_at",
+        "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
+    }
+    quarantine = ", ".join(
+        f"{quarantine_expressions[name]} AS {name}" if name in quarantine_expressions else name
+        for name, _ in UNIFIED_QUARANTINE_COLUMNS
+    )
+    return [
+        f"INSERT INTO {table_name(settings, UNIFIED_TABLE)}\nSELECT {unified}\n"
+        "FROM unified_payments",
+        f"INSERT INTO normalized_topic\nSELECT {as_text}\nFROM unified_payments",
+        f"INSERT INTO {table_name(settings, UNIFIED_QUARANTINE_TABLE)}\nSELECT {quarantine}\n"
+        "FROM normalized_checked\nWHERE reasons_csv <> ''",
+    ]

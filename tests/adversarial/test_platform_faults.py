@@ -1,0 +1,121 @@
+"""Faults while load runs: a Kafka broker restart and a kill -9 of the JobManager.
+
+After recovery nothing is lost and nothing is doubled, checked by Kafka (partition,
+offset) and by event id. The TaskManager kill and stop-with-savepoint are covered by
+tests/integration/test_validation_job.py, whose helpers these tests reuse.
+
+These tests disrupt everything on the shared platform (the JobManager kill ends every
+running job on a cluster without HA): run them alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from confluent_kafka import Producer
+
+from flink_jobs.submit import RestoreMode
+from tests.adversarial.faults import kill_hard, restart, wait_for_flink, wait_for_new_pid
+from tests.integration.test_validation_job import (  # noqa: F401  (pytest fixture)
+    Pipeline,
+    generated_messages,
+    pipeline,
+    wait_until_reconciled,
+)
+from validation.rules import EVENT_TYPES
+
+pytestmark = pytest.mark.integration
+
+
+class Sender:
+    """Background load whose producer rides out a broker restart (idempotent, long timeout).
+
+    Counts only what the broker acknowledged; any message that failed is recorded.
+    """
+
+    def __init__(self, p: Pipeline) -> None:
+        self.p = p
+        self.produced = {t.name: 0 for t in EVENT_TYPES}
+        self.failed: list[str] = []
+        self.producer = Producer(
+            {"bootstrap.servers": p.bootstrap, "enable.idempotence": True, "acks": "all",
+             "message.timeout.ms": 300_000, "log_level": 0}
+        )  # fmt: skip
+
+    def send(self, start: int, count: int) -> None:
+        for topic, payload in generated_messages(self.p, count, start):
+            name = next(n for n, t in self.p.topics.items() if t == topic)
+            self.producer.produce(
+                topic, value=None if payload is None else payload.encode(),
+                on_delivery=lambda error, _m, name=name: self._delivered(error, name),
+            )  # fmt: skip
+            self.producer.poll(0)
+        assert self.producer.flush(300) == 0
+
+    def _delivered(self, error, name: str) -> None:
+        if error is None:
+            self.produced[name] += 1
+        else:
+            self.failed.append(str(error))
+
+    def in_background(self, batches: int, start: int, pause: float = 1.0) -> threading.Thread:
+        def run() -> None:
+            for index in range(batches):
+                self.send(start + index * 200, 200)
+                time.sleep(pause)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+
+def assert_ids_unique(trino_rows, p: Pipeline, sender: Sender) -> None:
+    """By event id: every charge once, in bronze or in quarantine (the generated charges
+    have unique ids, and some are invalid: amount 0)."""
+    rows = trino_rows(
+        f"SELECT count(*), count(DISTINCT charge_id) FROM ("
+        f"SELECT charge_id FROM {p.namespace}.payment_charges UNION ALL "
+        f"SELECT charge_id FROM {p.namespace}.quarantine_payment_charges)"
+    )
+    total, distinct = rows[0]
+    assert total == distinct == sender.produced["charges"], (total, distinct, sender.produced)
+
+
+def test_kafka_broker_restart_under_load_loses_and_doubles_nothing(pipeline, trino_rows):  # noqa: F811
+    submitted = pipeline.submitter.submit(pipeline.job)
+    sender = Sender(pipeline)
+    thread = sender.in_background(batches=10, start=0)
+    time.sleep(4)
+    restart("kafka")
+    thread.join()
+    assert not sender.failed, sender.failed[:3]
+    wait_until_reconciled(trino_rows, pipeline, sender.produced, timeout=420)
+    assert_ids_unique(trino_rows, pipeline, sender)
+    # The job itself may have restarted from a checkpoint; it must be running again.
+    assert pipeline.submitter.flink.job(submitted.job_id).state == "RUNNING"
+
+
+def test_jobmanager_kill_then_resume_from_checkpoint_loses_and_doubles_nothing(
+    pipeline,  # noqa: F811
+    trino_rows,
+):
+    pipeline.submitter.submit(pipeline.job)
+    sender = Sender(pipeline)
+    sender.send(0, 300)
+    # A completed checkpoint holds these before the JobManager dies.
+    wait_until_reconciled(trino_rows, pipeline, sender.produced, timeout=240)
+    thread = sender.in_background(batches=6, start=10_000)
+    time.sleep(3)
+    old = kill_hard("flink-jobmanager")[0]
+    wait_for_new_pid("flink-jobmanager", old)
+    thread.join()
+    wait_for_flink(pipeline.submitter.flink.base_url)
+    # Without HA the new JobManager knows no jobs: resume from the retained checkpoint.
+    resumed = pipeline.submitter.submit(pipeline.job, RestoreMode.CHECKPOINT)
+    assert resumed.started and resumed.restored_from
+    sender.send(20_000, 300)
+    assert not sender.failed, sender.failed[:3]
+    wait_until_reconciled(trino_rows, pipeline, sender.produced, timeout=300)
+    assert_ids_unique(trino_rows, pipeline, sender)

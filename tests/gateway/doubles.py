@@ -1,0 +1,37 @@
+"""The one test double of the unit tier: a publisher standing in for Kafka, the gateway's
+external edge. It records what the gateway would write, or fails as Kafka can."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.publisher import Headers, PublishFailed
+
+
+@dataclass(frozen=True)
+class Written:
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class RecordingPublisher:
+    written: list[Written] = field(default_factory=list)
+    failure: str | None = None  # when set, every write fails with it
+    closed: bool = False
+
+    async def publish(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
+        if self.failure is not None:
+            raise PublishFailed(self.failure)
+        decoded = {name: raw.decode() for name, raw in headers}
+        self.written.append(Written(topic, key, value, decoded))
+
+    async def ready(self) -> str:
+        if self.failure is not None:
+            raise PublishFailed(self.failure)
+        return "recording"
+
+    def close(self) -> None:
+        self.closed = True

@@ -1,0 +1,58 @@
+"""Settings of the side stream's bridge and worker (env prefix WORKFLOWS_).
+
+Kafka's bootstrap servers come from `KafkaSettings` (KAFKA_BOOTSTRAP_SERVERS), as for
+every other service. The recovery attempts live in the platform's PostgreSQL; its
+default DSN is built from the lakehouse's development values (LAKEHOUSE_CATALOG_DB_*).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lakehouse.settings import LakehouseSettings
+from streaming.settings import KafkaSettings
+from workflows.models import MAX_INFERENCE_BATCH
+
+
+def _platform_postgres_dsn() -> str:
+    db = LakehouseSettings()
+    return (
+        f"postgresql://{db.catalog_db_user}:{db.catalog_db_password}"
+        f"@{db.catalog_db_host}:{db.catalog_db_port}/{db.catalog_db_name}"
+    )
+
+
+class WorkflowSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKFLOWS_", frozen=True)
+
+    temporal_address: str = Field(default="127.0.0.1:7233", min_length=1)
+    temporal_namespace: str = Field(default="default", min_length=1)
+    task_queue: str = Field(default="payments-enrichment", min_length=1)
+
+    inference_url: str = Field(default="http://127.0.0.1:8001", min_length=1)
+    inference_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The inference activities' retry policy (5 attempts, exponential); tests shorten it.
+    inference_retry_initial_seconds: float = Field(default=1.0, gt=0)
+    inference_retry_max_seconds: float = Field(default=30.0, gt=0)
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    source_topic: str = Field(default="payments.normalized", min_length=1)
+    sink_topic: str = Field(default="payments.enriched", min_length=1)
+    consumer_group: str = Field(default="paystream-enrichment-bridge", min_length=1)
+    # A bridge killed -9 holds its partitions until this runs out; its restart waits that long.
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+
+    # One workflow per aligned range of this many offsets of a partition.
+    batch_size: int = Field(default=200, ge=1, le=MAX_INFERENCE_BATCH)
+    # A range that is not full is flushed after this long, so a slow stream still flows.
+    batch_max_wait_seconds: float = Field(default=2.0, gt=0)
+    # After a failure the bridge re-reads from its last commit after this pause.
+    bridge_retry_seconds: float = Field(default=2.0, gt=0)
+
+    # Recovery timers are the retry strategy's delay times this, so demos take seconds.
+    recovery_delay_scale: float = Field(default=1.0, gt=0)
+    recovery_max_attempts: int = Field(default=3, ge=1)
+
+    postgres_dsn: str = Field(default_factory=_platform_postgres_dsn, min_length=1)
+    recovery_table: str = Field(default="payment_recovery_attempts", pattern=r"^[a-z_][a-z0-9_]*$")
