@@ -1,9 +1,11 @@
-"""`make demo`: the main job end to end on the local platform (which `make up` started).
+"""`make demo`: the platform end to end on the local stack (which `make up` started).
 
-Creates the topics, submits the validation job (or finds it running), drives JR load
-into the raw topics, then shows from Trino what landed where: per-table counts against
-what was ever produced to each topic, and the top quarantine reasons. Everything keeps
-running.
+Creates the topics, submits every Flink job (validation, normalisation, enrichment sink;
+or finds them running), drives JR load into the raw topics and signed Stripe/Square
+webhooks through the gateway at the same time, then shows from Trino what landed where:
+per-table counts against what was produced, the top quarantine reasons, the unified
+payments by provider and type, enrichments joined to payments, and, after `dbt build`,
+a few gold numbers. Everything keeps running.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from deploy.local.settings import StackSettings
+from flink_jobs.jobs import registered_jobs
 from flink_jobs.submit import default_submitter
-from flink_jobs.validation_job import VALIDATION_JOB
 from lakehouse.clients import trino_connection
 from lakehouse.settings import LakehouseSettings
 from streaming.load import high_watermarks, watermark_consumer
@@ -24,6 +27,7 @@ from streaming.topics import ensure_topics
 from validation.rules import EVENT_TYPES
 
 LOAD_DURATION = os.environ.get("DEMO_DURATION", "60s")
+WEBHOOK_RATE = os.environ.get("DEMO_WEBHOOK_RATE", "20")
 
 
 def say(message: str) -> None:
@@ -78,27 +82,34 @@ def wait_until_landed(
         time.sleep(2)
 
 
-def main() -> int:
-    stack, lakehouse, kafka = StackSettings(), LakehouseSettings(), KafkaSettings()
-    bootstrap = kafka.bootstrap_servers
-    say("creating the Kafka topics (make topics)")
-    ensure_topics(kafka)
-    say("submitting the validation job (make submit)")
-    submitter = default_submitter()
-    submitter.wait_for_platform()
-    submitter.submit(VALIDATION_JOB)
+def query(lakehouse: LakehouseSettings, sql: str) -> list[tuple]:
+    cursor = trino_connection(lakehouse).cursor()
+    cursor.execute(sql)
+    return [tuple(row) for row in cursor.fetchall()]
 
-    say(f"driving JR load for {LOAD_DURATION} (make load)")
-    load = subprocess.run(
-        [sys.executable, "-m", "streaming.load", "--duration", LOAD_DURATION], check=False
-    )
-    if load.returncode != 0:
-        say("error: the load generator failed")
-        return 1
-    produced = produced_counts(bootstrap)
-    wait_until_landed(produced, lakehouse)
 
-    say(f"what landed in lakehouse.{lakehouse.namespace} (from Trino):")
+def print_rows(header: tuple[str, ...], rows: list[tuple], width: int = 14) -> None:
+    print("  " + " ".join(f"{h:<{width}}" for h in header))
+    for row in rows:
+        print("  " + " ".join(f"{'' if v is None else str(v):<{width}}" for v in row))
+
+
+def wait_for_enrichments(lakehouse: LakehouseSettings, timeout: float = 90) -> None:
+    """Until every unified payment has its enrichment row (the side stream is async)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [(missing,)] = query(
+            lakehouse,
+            "SELECT count(*) FROM payments p LEFT JOIN payment_enrichments e "
+            "ON p.event_id = e.event_id WHERE e.event_id IS NULL",
+        )
+        if missing == 0:
+            return
+        time.sleep(3)
+
+
+def show_jr_tables(produced: dict[str, int], lakehouse: LakehouseSettings) -> None:
+    say(f"JR events in lakehouse.{lakehouse.namespace} (from Trino):")
     counts = landed_counts(lakehouse)
     print(f"  {'type':<14} {'produced':>9} {'bronze':>9} {'quarantine':>11} {'missing':>8}")
     for t in EVENT_TYPES:
@@ -110,11 +121,120 @@ def main() -> int:
     say("top quarantine reasons:")
     for table, reason, count in top_reasons(lakehouse):
         print(f"  {count:>7}  {reason:<26} {table}")
+
+
+def show_unified(lakehouse: LakehouseSettings) -> None:
+    say("webhooks, unified (lakehouse.payments_db.payments, one row per provider event):")
+    print_rows(
+        ("provider", "event_type", "rows", "amount_minor"),
+        query(
+            lakehouse,
+            "SELECT provider, event_type, count(*), sum(amount_minor) FROM payments "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+        ),
+        width=20,
+    )
+    say("webhooks quarantined (quarantine_payments):")
+    print_rows(
+        ("reason", "rows"),
+        query(
+            lakehouse,
+            "SELECT rejection_reason, count(*) FROM quarantine_payments GROUP BY 1 ORDER BY 2 DESC",
+        ),
+        width=26,
+    )
+    say("enrichments joined to payments (payment_enrichments, newest 8):")
+    print_rows(
+        ("provider", "event_type", "amount", "currency", "fraud", "risk", "churn", "source"),
+        query(
+            lakehouse,
+            "SELECT p.provider, p.event_type, p.amount_minor, p.currency, "
+            "round(e.fraud_score, 3), e.risk_level, round(e.churn_score, 3), e.score_source "
+            "FROM payments p JOIN payment_enrichments e ON p.event_id = e.event_id "
+            "ORDER BY p.processed_at DESC LIMIT 8",
+        ),
+        width=12,
+    )
+
+
+def show_gold(stack: StackSettings, lakehouse: LakehouseSettings) -> int:
+    say("building the dbt models on Trino (make dbt-build)")
+    build = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", ".", "--quiet"],
+        cwd=stack.repo_root / "dbt",
+        check=False,
+    )
+    if build.returncode != 0:
+        say("error: dbt build failed (see the output above)")
+        return 1
+    gold = f"{lakehouse.namespace}_gold"
+    say(f"gold numbers ({gold}):")
+    print_rows(
+        ("date", "payments", "succeeded", "failed"),
+        query(
+            lakehouse,
+            f"SELECT payment_date, sum(payments), sum(succeeded_payments), "
+            f"sum(failed_payments) FROM {gold}.fct_daily_payments GROUP BY 1 "
+            f"ORDER BY 1 DESC LIMIT 3",
+        ),
+    )
+    print_rows(
+        ("health band", "merchants"),
+        query(
+            lakehouse,
+            f"SELECT health_band, count(*) FROM {gold}.merchant_health_scores GROUP BY 1 "
+            f"ORDER BY 2 DESC",
+        ),
+    )
+    return 0
+
+
+def main() -> int:
+    stack, lakehouse, kafka = StackSettings(), LakehouseSettings(), KafkaSettings()
+    bootstrap = kafka.bootstrap_servers
+    say("creating the Kafka topics (make topics)")
+    ensure_topics(kafka)
+    say("submitting the Flink jobs (make submit)")
+    submitter = default_submitter()
+    submitter.wait_for_platform()
+    for job in registered_jobs().values():
+        submitter.submit(job)
+
+    say(f"driving JR load and {WEBHOOK_RATE} webhooks/s for {LOAD_DURATION} (make load, webhooks)")
+    webhooks = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.simulator",
+            "--rate",
+            WEBHOOK_RATE,
+            "--duration",
+            LOAD_DURATION,
+        ]
+    )
+    load = subprocess.run(
+        [sys.executable, "-m", "streaming.load", "--duration", LOAD_DURATION], check=False
+    )
+    # Exit code 1 only says some answers were not the expected ones (the summary shows them).
+    if load.returncode != 0 or webhooks.wait() not in (0, 1):
+        say("error: a load generator failed")
+        return 1
+    produced = produced_counts(bootstrap)
+    wait_until_landed(produced, lakehouse)
+    show_jr_tables(produced, lakehouse)
+    wait_for_enrichments(lakehouse)
+    show_unified(lakehouse)
+    if show_gold(stack, lakehouse) != 0:
+        return 1
     say("everything keeps running:")
     print(f"  Flink web UI   http://127.0.0.1:{stack.flink_rest_port}")
     print(f"  Trino          http://{lakehouse.trino_host}:{lakehouse.trino_port}  (make trino)")
     print(f"  Temporal UI    http://127.0.0.1:{stack.temporal_ui_port}")
-    print("  more load: make load RATE=10 DURATION=5m; stop: make stop-jobs, make down")
+    print(f"  Gateway        http://127.0.0.1:{stack.gateway_port}/metrics")
+    print("  Dagster        make dagster (http://127.0.0.1:3000)")
+    print(
+        "  more load: make load RATE=10 DURATION=5m, make webhooks; stop: make stop-jobs, make down"
+    )
     return 0
 
 

@@ -104,6 +104,10 @@ def test_supervisord_starts_nothing_by_itself_and_stops_whole_process_groups(sta
         "flink-taskmanager",
         "trino",
         "temporal",
+        "inference",
+        "gateway",
+        "worker",
+        "bridge",
     }
     for program in programs:
         section = parser[program]
@@ -115,3 +119,12 @@ def test_supervisord_starts_nothing_by_itself_and_stops_whole_process_groups(sta
 def test_every_jvm_has_its_memory_set(stack: StackSettings):
     by_name = {s.name: s for s in services(stack, LakehouseSettings())}
     assert f"-Xmx{stack.kafka_heap}" in by_name["kafka"].command
+
+
+def test_project_services_start_after_the_infrastructure_they_use(stack: StackSettings):
+    by_name = {s.name: s for s in services(stack, LakehouseSettings())}
+    assert by_name["postgres"].stage < by_name["kafka"].stage
+    infrastructure = ("kafka", "flink-jobmanager", "trino", "temporal")
+    for name in ("inference", "gateway", "worker", "bridge"):
+        assert all(by_name[name].stage > by_name[i].stage for i in infrastructure), name
+    assert by_name["gateway"].port == stack.gateway_port
