@@ -88,10 +88,14 @@ def query(lakehouse: LakehouseSettings, sql: str) -> list[tuple]:
     return [tuple(row) for row in cursor.fetchall()]
 
 
-def print_rows(header: tuple[str, ...], rows: list[tuple], width: int = 14) -> None:
-    print("  " + " ".join(f"{h:<{width}}" for h in header))
-    for row in rows:
-        print("  " + " ".join(f"{'' if v is None else str(v):<{width}}" for v in row))
+def print_rows(header: tuple[str, ...], rows: list[tuple]) -> None:
+    """A plain table, each column as wide as its widest value."""
+    cells = [header, *[tuple("" if v is None else str(v) for v in row) for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        print(
+            "  " + "  ".join(f"{value:<{width}}" for value, width in zip(row, widths, strict=True))
+        )
 
 
 def wait_for_enrichments(lakehouse: LakehouseSettings, timeout: float = 90) -> None:
@@ -132,7 +136,6 @@ def show_unified(lakehouse: LakehouseSettings) -> None:
             "SELECT provider, event_type, count(*), sum(amount_minor) FROM payments "
             "GROUP BY 1, 2 ORDER BY 1, 2",
         ),
-        width=20,
     )
     say("webhooks quarantined (quarantine_payments):")
     print_rows(
@@ -141,7 +144,6 @@ def show_unified(lakehouse: LakehouseSettings) -> None:
             lakehouse,
             "SELECT rejection_reason, count(*) FROM quarantine_payments GROUP BY 1 ORDER BY 2 DESC",
         ),
-        width=26,
     )
     say("enrichments joined to payments (payment_enrichments, newest 8):")
     print_rows(
@@ -153,7 +155,6 @@ def show_unified(lakehouse: LakehouseSettings) -> None:
             "FROM payments p JOIN payment_enrichments e ON p.event_id = e.event_id "
             "ORDER BY p.processed_at DESC LIMIT 8",
         ),
-        width=12,
     )
 
 
