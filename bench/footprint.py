@@ -2,9 +2,9 @@
 
 The services are supervisord's programs; each one's RSS is the sum over its process and
 its descendants (a JVM may sit below a wrapper script), read from /proc. Nothing is
-stopped or restarted. `make up` time is measured only when the platform is down, which a
-shared, running platform never is; otherwise the last recorded "Platform ready in Ns" is
-reported if a log holds one.
+stopped or restarted, so `make up` is not timed here: every `make up` records its time
+in the log folder's `up.log`, and the newest cold start there (every service started by
+that `make up`) is reported, or the newest start if there was no cold one.
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.plots import bar_plot
 from bench.results import Result
 from bench.settings import BenchSettings
 from deploy.local.settings import StackSettings
-from deploy.local.stack import Stack
+from deploy.local.stack import UP_LOG, Stack
+from flink_jobs.flink_rest import FlinkRest
 from lakehouse.settings import REPO_ROOT, LakehouseSettings
 
-READY_LINE = re.compile(r"Platform ready in (\d+)s")
+READY_LINE = re.compile(r"Platform ready in (\d+)s \(started (\d+) of (\d+) services\)")
 
 
 def rss_kib(pid: int) -> int:
@@ -83,17 +85,34 @@ def peak(samples: Iterable[dict[str, float]]) -> dict[str, float]:
     return result
 
 
-def last_up_seconds(log_dir: Path) -> int | None:
-    """The newest "Platform ready in Ns" any log under the run folder recorded."""
-    newest: tuple[float, int] | None = None
-    for log in log_dir.rglob("*.log"):
-        try:
-            matches = READY_LINE.findall(log.read_text(errors="replace"))
-        except OSError:
-            continue
-        if matches and (newest is None or log.stat().st_mtime > newest[0]):
-            newest = (log.stat().st_mtime, int(matches[-1]))
-    return newest[1] if newest else None
+@dataclass(frozen=True)
+class UpTime:
+    seconds: int
+    started: int
+    services: int
+    at: str
+
+    @property
+    def cold(self) -> bool:
+        return self.started == self.services
+
+
+def last_up(up_log: Path) -> UpTime | None:
+    """The newest cold `make up` the log records, else the newest one; None if none."""
+    try:
+        lines = up_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    ups = []
+    for line in lines:
+        match = READY_LINE.search(line)
+        if match:
+            seconds, started, services = (int(g) for g in match.groups())
+            ups.append(UpTime(seconds, started, services, at=line.split(" ", 1)[0]))
+    cold = [up for up in ups if up.cold]
+    if cold:
+        return cold[-1]
+    return ups[-1] if ups else None
 
 
 def idle_samples(pids: dict[str, int], count: int) -> list[dict[str, float]]:
@@ -131,9 +150,11 @@ def run(settings: BenchSettings, out: Path) -> Result:
     pids = service_pids(stack)
     if not pids:
         return Result.not_measured("footprint", "no supervisord program is running (`make up`)")
+    with FlinkRest(f"http://127.0.0.1:{stack_settings.flink_rest_port}") as flink:
+        jobs = sorted(job.name for job in flink.jobs() if job.state == "RUNNING")
     idle = peak(idle_samples(pids, count=3))
     loaded = peak(sample_under_load(pids, settings))
-    up_seconds = last_up_seconds(stack_settings.log_dir)
+    up = last_up(stack_settings.log_dir / UP_LOG)
     by_service = {name: {"idle": idle.get(name, 0.0), "under load": loaded.get(name, 0.0)}
                   for name in pids}  # fmt: skip
     by_service["total"] = {"idle": sum(idle.values()), "under load": sum(loaded.values())}
@@ -147,22 +168,28 @@ def run(settings: BenchSettings, out: Path) -> Result:
         title="Resident memory per service",
         ylabel="MiB",
     )
-    up = (
-        f"`make up` took {up_seconds}s (last recorded)"
-        if up_seconds is not None
-        else "`make up` time not measured: the shared platform was already up and no log "
-        "holds a 'Platform ready in Ns' line"
-    )
+    if up is None:
+        up_text = f"`make up` time not measured: {UP_LOG} in the log folder records none"
+    else:
+        kind = "a cold start" if up.cold else f"it started {up.started} of {up.services}"
+        up_text = f"`make up` took {up.seconds}s at {up.at} ({kind})"
+    jobs_text = ", ".join(jobs) or "`make submit` first for the figures to include the jobs"
     return Result(
         name="footprint",
         measured=True,
         reason=(
             f"Peak RSS of each supervisord program's process tree: idle (3 samples) and under "
             f"`streaming.load` at ~{settings.footprint_load_rate:g} msg/s for "
-            f"{settings.footprint_load_seconds:g}s. Other helpers' work on the shared platform "
-            f"counts too. {up}."
+            f"{settings.footprint_load_seconds:g}s, with {len(jobs)} Flink job(s) running "
+            f"({jobs_text}). Other work on the shared platform counts too. {up_text}."
         ),
         rows=rows,
-        data={"pids": pids, "idle_mib": idle, "under_load_mib": loaded, "up_seconds": up_seconds},
+        data={
+            "pids": pids,
+            "flink_jobs": jobs,
+            "idle_mib": idle,
+            "under_load_mib": loaded,
+            "make_up": asdict(up) if up else None,
+        },
         plots=[plot],
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.plots import line_plot
+from bench.processes import running
 from bench.results import Result
 from bench.settings import BenchSettings
 from lakehouse.settings import REPO_ROOT
@@ -70,25 +71,13 @@ def prefixed_topics(prefix: str) -> Iterator[None]:
 def uvicorn(app: str, env: dict[str, str], workers: int, log: Path) -> Iterator[int]:
     """The app on a free port until the block ends; waits until it answers."""
     port = free_port()
-    with open(log, "w") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers),
-                "--no-access-log", "--log-level", "warning",
-            ],
-            cwd=REPO_ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_until_answering(port, process, log)
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    argv = [
+        "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with running(argv, env, log) as process:
+        wait_until_answering(port, process, log)
+        yield port
 
 
 def wait_until_answering(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

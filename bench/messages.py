@@ -1,17 +1,21 @@
-"""Generated raw events for the benchmarks: JR-shaped JSON, with a share of invalid ones.
+"""Generated events for the benchmarks: JR-shaped raw JSON with a share of invalid ones,
+and unified events (`payments.normalized`) for the side stream.
 
-Payloads are rendered from a few pre-built templates by number, so millions can be made
-as fast as a producer takes them; every message has its own id.
+Raw payloads are rendered from a few pre-built templates by number, so millions can be
+made as fast as a producer takes them; every message has its own id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from confluent_kafka import Producer
+
+from validation.tables import UNIFIED_COLUMNS
 
 ID = "__N__"
 
@@ -107,3 +111,38 @@ def prefill(
     if producer.flush(600) != 0:
         raise RuntimeError("the producer could not deliver every message within 600 s")
     return counts, time.monotonic() - started
+
+
+def unified_event(n: int, run: str, event_type: str = "payment.succeeded", **extra) -> dict:
+    """A unified event (contract §5) with exactly the columns of `payments.normalized`."""
+    provider_event_id = f"evt_{run}_{n:06d}"
+    status = event_type.split(".")[1]
+    event: dict[str, Any] = {name: None for name, _ in UNIFIED_COLUMNS}
+    event |= {
+        "event_id": hashlib.sha256(f"stripe:{provider_event_id}".encode()).hexdigest()[:32],
+        "provider": "stripe",
+        "provider_event_id": provider_event_id,
+        "provider_event_type": "payment_intent."
+        + ("payment_failed" if status == "failed" else status),
+        "event_type": event_type,
+        "object_id": f"pi_{run}_{n}",
+        "merchant_id": f"acct_{n % 7}",
+        "customer_id": f"cus_{n % 41}",
+        "amount_minor": 500 + (n * 137) % 90_000,
+        "currency": ("USD", "EUR", "JPY")[n % 3],
+        "payment_method_type": "card",
+        "card_brand": ("visa", "mastercard", "amex")[n % 3],
+        "card_last_four": f"{n % 10_000:04d}",
+        "status": status,
+        "failure_code": "insufficient_funds" if status == "failed" else None,
+        "failure_message": "Your card has insufficient funds." if status == "failed" else None,
+        "metadata": "{}",
+        "provider_created_at": "2026-11-22T09:00:00.000Z",
+        "received_at": "2026-11-22T09:00:01.000Z",
+        "processed_at": "2026-11-22T09:00:02.000Z",
+        "schema_version": 1,
+        "kafka_topic": "payments.stripe.raw",
+        "kafka_partition": n % 3,
+        "kafka_offset": n,
+    }
+    return event | extra

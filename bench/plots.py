@@ -31,12 +31,19 @@ def line_plot(
     return _save(figure, path)
 
 
-def histogram(path: Path, series: Mapping[str, Sequence[float]], *, title: str, xlabel: str) -> str:
+def histogram(
+    path: Path,
+    series: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str = "rows",
+) -> str:
     figure, axes = plt.subplots(figsize=(7, 4))
     for label, values in series.items():
         if values:
             axes.hist(values, bins=40, alpha=0.6, label=label)
-    axes.set(title=title, xlabel=xlabel, ylabel="rows")
+    axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axes.grid(True, alpha=0.3)
     axes.legend()
     return _save(figure, path)

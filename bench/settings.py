@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.settings import RUN_DIR
+from workflows.models import MAX_INFERENCE_BATCH
 
 BENCHMARKS = ("gateway", "flink", "freshness", "sidestream", "trino", "footprint")
 
@@ -39,6 +40,16 @@ class BenchSettings(BaseSettings):
     freshness_checkpoint_intervals: list[str] = Field(default=["5s", "1s"])
     freshness_poll_seconds: float = Field(default=0.5, gt=0)
 
+    # Side stream: unified events at steady rates through a bridge and worker of its own.
+    sidestream_rates: list[float] = Field(default=[25.0, 100.0])
+    sidestream_seconds: float = Field(default=60.0, gt=0)
+    sidestream_failed_share: float = Field(default=0.1, ge=0, le=1)
+    sidestream_batch_size: int = Field(default=200, ge=1, le=MAX_INFERENCE_BATCH)
+    # Recovery timers are the strategy's delay times this: 1e-6 makes a day 86 ms, so the
+    # latency measured is the workflows' own, not the retry schedule's.
+    sidestream_delay_scale: float = Field(default=1e-6, gt=0)
+    sidestream_drain_timeout_seconds: float = Field(default=300.0, gt=0)
+
     # Trino: a table written in many small appends, queried before and after compaction.
     trino_rows: int = Field(default=1_000_000, ge=100)
     trino_appends: int = Field(default=500, ge=1)
@@ -59,6 +70,9 @@ class BenchSettings(BaseSettings):
                 "flink_drain_timeout_seconds": 300.0,
                 "freshness_rate": 20.0,
                 "freshness_seconds": 20.0,
+                "sidestream_rates": [10.0],
+                "sidestream_seconds": 10.0,
+                "sidestream_drain_timeout_seconds": 120.0,
                 "trino_rows": 10_000,
                 "trino_appends": 20,
                 "trino_repeats": 3,

@@ -133,50 +133,59 @@ def inference_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
     return f"model_version {health.get('model_version', '?')}"
 
 
-def worker_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
-    """A worker polls the enrichment task queue."""
+def task_queue_pollers(address: str, namespace: str, task_queue: str) -> int:
+    """How many workers poll the task queue for workflow tasks."""
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
     from temporalio.client import Client
 
-    from workflows.settings import WorkflowSettings
-
-    settings = WorkflowSettings()
-
     async def pollers() -> int:
-        client = await Client.connect(settings.temporal_address)
+        client = await Client.connect(address)
         answer = await client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
-                namespace=settings.temporal_namespace,
-                task_queue=TaskQueue(name=settings.task_queue),
+                namespace=namespace,
+                task_queue=TaskQueue(name=task_queue),
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
         return len(answer.pollers)
 
     try:
-        count = asyncio.run(asyncio.wait_for(pollers(), timeout=5))
+        return asyncio.run(asyncio.wait_for(pollers(), timeout=5))
     except Exception as exc:
         raise NotReady(str(exc) or type(exc).__name__) from exc
-    if count == 0:
-        raise NotReady(f"no worker polls task queue {settings.task_queue}")
-    return f"polling task queue {settings.task_queue}"
 
 
-def bridge_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
-    """The bridge is a member of its consumer group on payments.normalized."""
+def group_members(bootstrap: str, group: str) -> int:
+    """How many consumers are members of the Kafka consumer group."""
     from confluent_kafka.admin import AdminClient
 
-    from workflows.settings import WorkflowSettings
-
-    settings = WorkflowSettings()
-    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{stack.kafka_port}", "log_level": 0})
-    group = settings.consumer_group
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     try:
         described = admin.describe_consumer_groups([group])[group].result(timeout=5)
     except Exception as exc:
         raise NotReady(str(exc)) from exc
-    if not described.members:
+    return len(described.members)
+
+
+def worker_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    """A worker polls the enrichment task queue."""
+    from workflows.settings import WorkflowSettings
+
+    settings = WorkflowSettings()
+    queue = settings.task_queue
+    if task_queue_pollers(settings.temporal_address, settings.temporal_namespace, queue) == 0:
+        raise NotReady(f"no worker polls task queue {queue}")
+    return f"polling task queue {queue}"
+
+
+def bridge_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    """The bridge is a member of its consumer group on payments.normalized."""
+    from workflows.settings import WorkflowSettings
+
+    settings = WorkflowSettings()
+    group = settings.consumer_group
+    if group_members(f"127.0.0.1:{stack.kafka_port}", group) == 0:
         raise NotReady(f"consumer group {group} has no member yet")
     return f"consumer group {group} reading {settings.source_topic}"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.messages import unified_event
 from flink_jobs.enrichment_job import render_enrichment_job
 from flink_jobs.jobs import SqlJob
 from tests.workflows.harness import (
@@ -20,7 +21,6 @@ from tests.workflows.harness import (
     TopicReader,
     produce_events,
     side_stream,
-    unified_event,
     wait_until,
 )
 from validation.tables import ENRICHMENT_TABLE, ensure_tables

@@ -1,11 +1,10 @@
-"""Shared parts of the side stream's integration tests: unified events, the worker, bridge
-and inference service as killable subprocesses, and readers for the enriched topic."""
+"""Shared parts of the side stream's integration tests: the worker, bridge and inference
+service as killable subprocesses, and readers for the enriched topic. Unified events come
+from `bench.messages.unified_event`, which the side-stream benchmark sends too."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -17,18 +16,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from confluent_kafka import Consumer, Producer
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from lakehouse.settings import REPO_ROOT
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
-from validation.tables import UNIFIED_COLUMNS
 from workflows.attempts_store import drop_attempts_table
+from workflows.cleanup import terminate_running
 from workflows.settings import WorkflowSettings
 
 TEMPORAL = "127.0.0.1:7233"
@@ -38,41 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def unified_event(n: int, run: str, event_type: str = "payment.succeeded", **extra) -> dict:
-    """A unified event (contract §5) with exactly the columns of `payments.normalized`."""
-    provider_event_id = f"evt_{run}_{n:06d}"
-    status = event_type.split(".")[1]
-    event: dict[str, Any] = {name: None for name, _ in UNIFIED_COLUMNS}
-    event |= {
-        "event_id": hashlib.sha256(f"stripe:{provider_event_id}".encode()).hexdigest()[:32],
-        "provider": "stripe",
-        "provider_event_id": provider_event_id,
-        "provider_event_type": "payment_intent."
-        + ("payment_failed" if status == "failed" else status),
-        "event_type": event_type,
-        "object_id": f"pi_{run}_{n}",
-        "merchant_id": f"acct_{n % 7}",
-        "customer_id": f"cus_{n % 41}",
-        "amount_minor": 500 + (n * 137) % 90_000,
-        "currency": ("USD", "EUR", "JPY")[n % 3],
-        "payment_method_type": "card",
-        "card_brand": ("visa", "mastercard", "amex")[n % 3],
-        "card_last_four": f"{n % 10_000:04d}",
-        "status": status,
-        "failure_code": "insufficient_funds" if status == "failed" else None,
-        "failure_message": "Your card has insufficient funds." if status == "failed" else None,
-        "metadata": "{}",
-        "provider_created_at": "2026-11-22T09:00:00.000Z",
-        "received_at": "2026-11-22T09:00:01.000Z",
-        "processed_at": "2026-11-22T09:00:02.000Z",
-        "schema_version": 1,
-        "kafka_topic": "payments.stripe.raw",
-        "kafka_partition": n % 3,
-        "kafka_offset": n,
-    }
-    return event | extra
 
 
 def produce_events(bootstrap: str, topic: str, events: list[dict]) -> None:
@@ -272,24 +233,9 @@ def side_stream(tmp_path: Path, **overrides: str) -> Iterator[SideStream]:
     finally:
         for service in stream.services:
             service.stop()
-        asyncio.run(terminate_running(stream.task_queue))
+        asyncio.run(terminate_running(TEMPORAL, stream.task_queue, "test cleanup"))
         delete_topics(kafka, (stream.source_topic, stream.sink_topic))
         drop_attempts_table(stream.settings().postgres_dsn, stream.recovery_table)
-
-
-async def terminate_running(task_queue: str) -> None:
-    """Terminates the task queue's running workflows (recoveries outlive a test). The
-    visibility store lags a little behind, so it looks again until it sees none."""
-    client = await Client.connect(TEMPORAL)
-    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
-    quiet_rounds = 0
-    while quiet_rounds < 3:
-        running = [execution.id async for execution in client.list_workflows(query)]
-        for workflow_id in running:
-            with contextlib.suppress(RPCError):  # it may have finished meanwhile
-                await client.get_workflow_handle(workflow_id).terminate("test cleanup")
-        quiet_rounds = 0 if running else quiet_rounds + 1
-        await asyncio.sleep(1)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.5, message: str = "") -> None:

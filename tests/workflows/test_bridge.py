@@ -13,13 +13,13 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from temporalio.client import Client
 
+from bench.messages import unified_event
 from tests.workflows.harness import (
     TEMPORAL,
     SideStream,
     TopicReader,
     produce_events,
     side_stream,
-    unified_event,
 )
 from workflows.bridge import EnrichmentBridge
 

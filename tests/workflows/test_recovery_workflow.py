@@ -14,12 +14,12 @@ import pytest
 from psycopg import sql
 from temporalio.client import Client
 
+from bench.messages import unified_event
 from tests.workflows.harness import (
     TEMPORAL,
     SideStream,
     produce_events,
     side_stream,
-    unified_event,
     wait_until,
 )
 from workflows.ids import recovery_workflow_id
