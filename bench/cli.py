@@ -1,9 +1,10 @@
 """`python -m bench [--only gateway,flink,...] [--quick] [--<setting> VALUE ...]`.
 
 Runs the benchmarks one after the other, writes each one's JSON and plots to
-`.run/bench/<timestamp>/`, prints a summary table, and rewrites the figures section of
-`bench/RESULTS.md`. Every size is a setting: env `BENCH_<NAME>` or the flag `--<name>`
-(lists comma-separated); `--quick` first shrinks them all to a development size.
+`.run/bench/<timestamp>/`, prints a summary table, and rewrites the sections of the
+benchmarks it ran in `bench/RESULTS.md` (the others' stay). Every size is a setting: env
+`BENCH_<NAME>` or the flag `--<name>` (lists comma-separated); `--quick` first shrinks
+them all to a development size.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
+import signal
 import sys
 import time
 import traceback
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any, get_origin
 
 from bench.machine import describe_machine
-from bench.report import render_figures, update_results_md
+from bench.report import current_figures, render_figures, update_results_md
 from bench.results import Result, format_table, write_json
 from bench.settings import BENCHMARKS, BenchSettings
 
@@ -87,7 +89,14 @@ def run_one(name: str, settings: BenchSettings, run_dir: Path) -> Result:
     return result
 
 
+def leave_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM (a killed `make bench`) leaves like Ctrl-C: each benchmark's cleanup runs, so
+    no job, topic or namespace of the run outlives it."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, leave_on_sigterm)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     settings = settings_from(args)
@@ -109,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  plot: {plot}")
     if not args.no_results_md:
         command = shlex.join(["python", "-m", "bench", *argv])
-        update_results_md(render_figures(results, machine, run_dir, command))
+        previous = current_figures()
+        update_results_md(render_figures(results, machine, run_dir, command, previous))
         print("\nbench/RESULTS.md updated.")
     return 0

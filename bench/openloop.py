@@ -25,6 +25,10 @@ from typing import Any
 from bench.results import summarise
 
 REQUEST_TIMEOUT = 10.0
+# uvicorn closes a keep-alive connection after 5 s idle (--timeout-keep-alive). A pooled
+# connection idle for longer than this is closed rather than reused, or the server's close
+# races the next request on it and fails it (IncompleteReadError) for no fault of the app.
+MAX_IDLE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ def build_request(spec: Spec, n: int) -> bytes:
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.idle_since = time.monotonic()
 
     async def exchange(self, request: bytes) -> tuple[int, bool]:
         """Sends one request; returns the status and whether the connection stays open."""
@@ -144,11 +149,17 @@ class Pool:
 
     async def acquire(self) -> Connection:
         async with self.freed:
-            while not self.idle and self.opened >= self.spec.max_connections:
-                await self.freed.wait()
-            if self.idle:
-                return self.idle.pop()
-            self.opened += 1
+            while True:
+                while not self.idle and self.opened >= self.spec.max_connections:
+                    await self.freed.wait()
+                if not self.idle:
+                    self.opened += 1
+                    break
+                connection = self.idle.pop()
+                if time.monotonic() - connection.idle_since <= MAX_IDLE_SECONDS:
+                    return connection
+                connection.close()  # the server may be closing it: never reuse it
+                self.opened -= 1
         try:
             return Connection(*await asyncio.open_connection(self.spec.host, self.spec.port))
         except OSError:
@@ -160,6 +171,7 @@ class Pool:
             if connection is None:
                 self.opened -= 1
             else:
+                connection.idle_since = time.monotonic()
                 self.idle.append(connection)
             self.freed.notify()
 

@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from bench import openloop
 from bench.cli import build_parser, selected, settings_from
 from bench.footprint import children_by_parent, descendants, rss_by_service, rss_kib
 from bench.gateway import free_port
 from bench.machine import cpu_model, memory_total_gib
 from bench.messages import payloads
-from bench.openloop import Spec, build_request, drive, stripe_signature
-from bench.report import BEGIN, END, render_figures, replace_figures
+from bench.openloop import Pool, Spec, build_request, drive, stripe_signature
+from bench.report import BEGIN, END, render_figures, replace_figures, sections_of
 from bench.results import Result, format_table, percentile, summarise
 from bench.settings import BenchSettings
 from validation.python_rules import validate
@@ -87,6 +88,30 @@ def test_rendered_figures_show_unmeasured_reasons_and_tables():
     assert "count  12.5" in format_table(results[0].rows)
 
 
+def test_a_partial_run_rewrites_its_sections_and_keeps_the_others():
+    machine = {"cpu_model": "cpu", "cpus": 2, "memory_gib": 8.0, "kernel": "6", "versions": {}}
+    full = render_figures(
+        [
+            Result(name="gateway", measured=True, rows=[{"target_rps": 500, "p99_ms": 9.0}]),
+            Result(name="trino", measured=True, rows=[{"query": "count", "p50_ms": 12.5}]),
+        ],
+        machine,
+        Path("/tmp/full"),
+        "python -m bench",
+    )
+    partial = render_figures(
+        [Result(name="gateway", measured=True, rows=[{"target_rps": 500, "p99_ms": 4.0}])],
+        machine,
+        Path("/tmp/partial"),
+        "python -m bench --only gateway",
+        previous=full,
+    )
+    gateway, trino = sections_of(partial)["gateway"], sections_of(partial)["trino"]
+    assert "| 500 | 4 |" in gateway and "--only gateway" in gateway and "9.0" not in gateway
+    assert trino == sections_of(full)["trino"] and "/tmp/full" in trino
+    assert partial.index("### gateway") < partial.index("### trino")  # benchmark order
+
+
 def test_generated_messages_have_the_asked_share_of_invalid_ones():
     for t in EVENT_TYPES:
         values = [v.decode() for v in payloads(t.name, 1000, invalid_share=0.1)]
@@ -140,6 +165,32 @@ def test_open_loop_keeps_its_schedule_when_the_server_is_slow():
     assert result["statuses"] == {"202": 100}
     assert result["latency_ms"]["p50"] >= 200
     assert result["wall_seconds"] < 2.0
+
+
+def test_a_pooled_connection_idle_too_long_is_replaced_not_reused(monkeypatch):
+    """The server may be closing it (keep-alive timeout): reusing it would fail a request."""
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = Pool(Spec("127.0.0.1", port, "/", 1, 1.0, 1, kind="plain"))
+        try:
+            first = await pool.acquire()
+            await pool.release(first)
+            monkeypatch.setattr(openloop, "MAX_IDLE_SECONDS", 60.0)
+            assert await pool.acquire() is first  # recently used: reused
+            await pool.release(first)
+            await asyncio.sleep(0.05)
+            monkeypatch.setattr(openloop, "MAX_IDLE_SECONDS", 0.01)
+            second = await pool.acquire()
+            assert second is not first and first.writer.is_closing()
+            assert pool.opened == 1  # replaced, so still within max_connections
+            second.close()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(scenario())
 
 
 def test_machine_facts_are_read_from_proc_text():
