@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any, get_origin
 
 from bench.machine import describe_machine
-from bench.report import current_figures, render_figures, update_results_md
+from bench.report import (
+    current_figures,
+    publish_plots,
+    render_figures,
+    update_results_md,
+    write_run_file,
+)
 from bench.results import Result, format_table, write_json
 from bench.settings import BENCHMARKS, BenchSettings
 
@@ -116,8 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_table(result.rows) if result.measured else f"  not measured: {result.reason}")
         for plot in result.plots:
             print(f"  plot: {plot}")
+    command = shlex.join(["python", "-m", "bench", *argv])
+    write_run_file(run_dir, command)
     if not args.no_results_md:
-        command = shlex.join(["python", "-m", "bench", *argv])
+        publish_plots(results)
         previous = current_figures()
         update_results_md(render_figures(results, machine, run_dir, command, previous))
         print("\nbench/RESULTS.md updated.")

@@ -1,25 +1,40 @@
-"""Freshness: from a message's Kafka append to its row being visible in Trino.
+"""Freshness: from an event's arrival to its row being visible in Trino, on two paths.
 
-A steady, rate-controlled stream of charges goes into a validation job copy; Trino is
-polled for rows it has not shown before. A row's freshness is the poll time at which it
-first appeared minus its Kafka timestamp (the producer's create time, within a few ms of
-the append on this box). The poll interval bounds the error from above. One run per
-checkpoint interval, since Iceberg commits on checkpoints.
+- JR: a steady, rate-controlled stream of charges into a validation job copy; a row's
+  origin is its Kafka timestamp (the producer's create time, within a few ms of the
+  append on this box).
+- Webhooks: signed Stripe webhooks at a steady rate to a gateway of the run's own, whose
+  topics feed a normalisation job copy; a row's origin is the gateway's 2xx (the gateway
+  answers after Kafka acknowledged the append).
+
+Trino is polled for rows it has not shown before; a row's freshness is the poll time at
+which it first appeared minus its origin. The poll interval bounds the error from above.
+One run per path and checkpoint interval, since Iceberg commits on checkpoints.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
+from bench.gateway import GATEWAY_APP, PATH, gateway_env, prefixed_topics, uvicorn
 from bench.messages import payloads
+from bench.openloop import stripe_body, stripe_signature
 from bench.pipeline import Pipeline, pipeline
 from bench.plots import histogram
 from bench.results import Result, summarise
 from bench.settings import BenchSettings
+from flink_jobs.jobs import PyFlinkJob
+from flink_jobs.normalization_job import NORMALIZATION_JOB, job_environment
 from lakehouse.clients import trino_connection
+from normalization.providers import PROVIDERS
 
 TABLE = "payment_charges"
 
@@ -43,28 +58,64 @@ def steady_load(p: Pipeline, rate: float, seconds: float, stop: threading.Event)
     return sent
 
 
-def watch(p: Pipeline, expected: int, deadline: float, poll: float) -> list[float]:
-    """Freshness in seconds of each row, as rows appear in Trino, until all are seen."""
+def watch(
+    p: Pipeline,
+    query: str,
+    origin: Callable[[tuple], float | None],
+    expected: int,
+    deadline: float,
+    poll: float,
+) -> list[float]:
+    """Freshness in seconds of each row, as rows appear in Trino, until all are seen. The
+    query's first column identifies a row; `origin` gives its arrival time (None: not
+    known yet, look again at the next poll)."""
     cursor = trino_connection(p.submitter.lakehouse, schema=p.namespace).cursor()
-    seen: set[tuple[int, int]] = set()
+    seen: set[object] = set()
     freshness: list[float] = []
     while len(seen) < expected and time.monotonic() < deadline:
-        # Only recent rows: the table is this run's own, so that is all of them.
-        cursor.execute(
-            f"SELECT kafka_partition, kafka_offset, to_unixtime(kafka_timestamp) FROM {TABLE} "
-            f"WHERE ingested_at > current_timestamp - INTERVAL '10' MINUTE"
-        )
+        cursor.execute(query)
         rows = cursor.fetchall()
         now = datetime.now(UTC).timestamp()
-        for partition, offset, appended in rows:
-            if (partition, offset) not in seen:
-                seen.add((partition, offset))
-                freshness.append(now - float(appended))
+        for row in rows:
+            arrived = origin(tuple(row))
+            if row[0] not in seen and arrived is not None:
+                seen.add(row[0])
+                freshness.append(now - arrived)
         time.sleep(poll)
     return freshness
 
 
-def measure(settings: BenchSettings, interval: str, out: Path) -> dict:
+def steady_webhooks(
+    port: int,
+    secret: str,
+    rate: float,
+    seconds: float,
+    stop: threading.Event,
+    accepted: dict[str, float],
+) -> None:
+    """Signed Stripe webhooks at `rate` per second; each accepted event's 2xx time goes
+    into `accepted` by id as it comes (the watcher reads it meanwhile)."""
+    count = int(rate * seconds)
+    started = time.monotonic()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        for n in range(count):
+            delay = started + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if stop.is_set():
+                break
+            body = stripe_body(n)
+            signature = stripe_signature(secret, int(time.time()), body)
+            response = client.post(
+                PATH,
+                content=body,
+                headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+            )
+            if response.is_success:
+                accepted[json.loads(body)["id"]] = datetime.now(UTC).timestamp()
+
+
+def jr_path(settings: BenchSettings, interval: str, out: Path) -> dict:
     with pipeline(
         "bench-fresh", partitions=1, checkpoint_interval=interval, state_dir=out / "fresh-state"
     ) as p:
@@ -80,24 +131,100 @@ def measure(settings: BenchSettings, interval: str, out: Path) -> dict:
         loader.start()
         deadline = time.monotonic() + settings.freshness_seconds + 120
         try:
-            values = watch(p, expected, deadline, settings.freshness_poll_seconds)
+            values = watch(
+                p,
+                # One partition: the offset identifies the row.
+                f"SELECT kafka_offset, to_unixtime(kafka_timestamp) FROM {TABLE}",
+                lambda row: float(row[1]),
+                expected,
+                deadline,
+                settings.freshness_poll_seconds,
+            )
         finally:
             stop.set()
             loader.join()
     return {"sent": sent[0] if sent else 0, "seen": len(values), "freshness_s": values}
 
 
+def normalization_copy(p: Pipeline, prefix: str, normalized_topic: str) -> PyFlinkJob:
+    """The normalisation job on the gateway's prefixed topics and the run's namespace."""
+    name = f"bench-normalization-{p.suffix}"
+    sources = json.dumps({provider.name: prefix + provider.topic for provider in PROVIDERS})
+    return PyFlinkJob(
+        name=name,
+        description="normalisation job on benchmark topics",
+        script=NORMALIZATION_JOB.script,
+        environment=lambda s: job_environment(
+            s,
+            job_name=name,
+            group_id=name,
+            source_topics=sources,
+            normalized_topic=normalized_topic,
+            namespace=p.namespace,
+        ),
+        prepare=lambda s: p.ensure_tables(),
+    )
+
+
+def webhook_path(settings: BenchSettings, interval: str, out: Path) -> dict:
+    secret = "whsec_" + secrets.token_hex(16)
+    prefix = f"bench.{secrets.token_hex(4)}."
+    normalized = prefix + "payments.normalized"
+    with (
+        pipeline(
+            "bench-hook", partitions=1, checkpoint_interval=interval, state_dir=out / "hook-state"
+        ) as p,
+        prefixed_topics(prefix, extra=(normalized,)),
+    ):
+        p.submit(normalization_copy(p, prefix, normalized))
+        env = gateway_env(secret, prefix)
+        with uvicorn(GATEWAY_APP, env, 1, out / f"freshness-gateway-{interval}.log") as port:
+            stop = threading.Event()
+            accepted: dict[str, float] = {}
+            loader = threading.Thread(
+                target=steady_webhooks,
+                args=(port, secret, settings.freshness_rate, settings.freshness_seconds),
+                kwargs={"stop": stop, "accepted": accepted},
+            )
+            loader.start()
+            deadline = time.monotonic() + settings.freshness_seconds + 120
+            try:
+                values = watch(
+                    p,
+                    "SELECT provider_event_id FROM payments",
+                    lambda row: accepted.get(str(row[0])),
+                    int(settings.freshness_rate * settings.freshness_seconds),
+                    deadline,
+                    settings.freshness_poll_seconds,
+                )
+            finally:
+                stop.set()
+                loader.join()
+    return {"sent": len(accepted), "seen": len(values), "freshness_s": values}
+
+
+PATHS = {
+    "JR: Kafka append -> payment_charges": jr_path,
+    "webhook: gateway 2xx -> payments": webhook_path,
+}
+
+
 def run(settings: BenchSettings, out: Path) -> Result:
-    runs = {}
+    runs: dict[str, dict] = {}
     for interval in settings.freshness_checkpoint_intervals:
-        print(f"checkpoint interval {interval}", flush=True)
-        runs[interval] = measure(settings, interval, out)
+        for path, measure in PATHS.items():
+            print(f"  {path}, checkpoint interval {interval}", flush=True)
+            runs[f"{path}, checkpoint {interval}"] = measure(settings, interval, out) | {
+                "path": path,
+                "checkpoint": interval,
+            }
     rows = []
-    for interval, figures in runs.items():
+    for figures in runs.values():
         stats = summarise(figures["freshness_s"])
         rows.append(
             {
-                "checkpoint": interval,
+                "path": figures["path"],
+                "checkpoint": figures["checkpoint"],
                 "sent": figures["sent"],
                 "seen": figures["seen"],
                 "p50_s": stats["p50"],
@@ -107,18 +234,20 @@ def run(settings: BenchSettings, out: Path) -> Result:
         )
     plot = histogram(
         out / "freshness.png",
-        {f"checkpoint {i}": r["freshness_s"] for i, r in runs.items()},
-        title="Kafka append -> visible in Trino",
+        {label: figures["freshness_s"] for label, figures in runs.items()},
+        title="Arrival -> visible in Trino",
         xlabel="seconds",
     )
     return Result(
         name="freshness",
         measured=True,
         reason=(
-            f"Valid charges at {settings.freshness_rate:g}/s for {settings.freshness_seconds:g}s "
-            f"into a validation job copy (parallelism 1), Trino polled every "
-            f"{settings.freshness_poll_seconds:g}s (+ query time: the resolution). Gateway 2xx -> "
-            "row is not measured: it needs the normalisation job."
+            f"{settings.freshness_rate:g} events/s for {settings.freshness_seconds:g}s per run. "
+            "JR: valid charges produced to a validation job copy's topic (origin: the Kafka "
+            "create time). Webhook: signed Stripe webhooks to a gateway of the run's own "
+            "(one uvicorn worker) feeding a normalisation job copy (origin: the client's 2xx). "
+            f"Jobs at parallelism 1; Trino polled every {settings.freshness_poll_seconds:g}s "
+            "(+ query time: the resolution)."
         ),
         rows=rows,
         data={"runs": runs},

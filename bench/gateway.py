@@ -55,11 +55,11 @@ def gateway_env(secret: str, topic_prefix: str) -> dict[str, str]:
 
 
 @contextmanager
-def prefixed_topics(prefix: str) -> Iterator[None]:
-    """The gateway's topics under the prefix, deleted afterwards: the platform's own
-    topics (and the jobs reading them) never see benchmark traffic."""
+def prefixed_topics(prefix: str, extra: tuple[str, ...] = ()) -> Iterator[None]:
+    """The gateway's topics under the prefix (and `extra` ones), deleted afterwards: the
+    platform's own topics (and the jobs reading them) never see benchmark traffic."""
     kafka = KafkaSettings()
-    names = tuple(prefix + name for name in GATEWAY_TOPICS)
+    names = tuple(prefix + name for name in GATEWAY_TOPICS) + extra
     ensure_topics(kafka, names=names, report=lambda _: None)
     try:
         yield

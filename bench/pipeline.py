@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from deploy.local.settings import StackSettings
 from flink_jobs.flink_rest import FlinkRest
-from flink_jobs.jobs import JobSettings, SqlJob
+from flink_jobs.jobs import Job, JobSettings, SqlJob
 from flink_jobs.restore import SubmissionLedger
 from flink_jobs.submit import RestoreMode, Submitted, Submitter, SubmitterSettings
 from flink_jobs.validation_job import kafka_source, render_validation_job
@@ -54,10 +54,11 @@ class Pipeline:
             render=lambda s: render_validation_job(
                 s, namespace=namespace, job_name=name, group_id=name, topics=topics
             ),
-            prepare=lambda s: self._ensure_tables(),
+            prepare=lambda s: self.ensure_tables(),
         )
 
-    def _ensure_tables(self) -> None:
+    def ensure_tables(self) -> None:
+        """Every table of the contract, in the run's namespace."""
         ensure_tables(load_catalog(self.submitter.lakehouse), self.namespace)
 
     def passthrough_job(self, name: str) -> SqlJob:
@@ -87,7 +88,7 @@ INSERT INTO passthrough_sink
 
         return SqlJob(name=name, description="pass-through to blackhole", render=render)
 
-    def submit(self, job: SqlJob) -> Submitted:
+    def submit(self, job: Job) -> Submitted:
         self.job_names.append(job.name)
         return self.submitter.submit(job, RestoreMode.FRESH)
 

@@ -1,20 +1,30 @@
 """Rewrites the figures section of bench/RESULTS.md; the text around it is kept as written.
 
 A run rewrites the sections of the benchmarks it ran and keeps the others' (`--only`), so
-each section says which run it comes from."""
+each section says which run it comes from. Its plots are copied to `bench/plots/` (one
+file per plot name, committed with RESULTS.md, which shows them).
+
+`python -m bench.report RUN_DIR [RUN_DIR ...]` renders the sections again from runs' saved
+JSON, oldest first (after a change to this file, or to take figures from an older run).
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.results import Result, format_markdown_table
+from bench.results import Result, format_markdown_table, write_json
 from bench.settings import BENCHMARKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_MD = REPO_ROOT / "bench" / "RESULTS.md"
+PLOTS_DIR = REPO_ROOT / "bench" / "plots"
+RUN_FILE = "run.json"
 BEGIN = "<!-- figures:begin (written by `python -m bench`; edits inside are overwritten) -->"
 END = "<!-- figures:end -->"
 
@@ -35,10 +45,18 @@ def render_section(result: Result, run_dir: Path, command: str, finished: str) -
         if result.reason:
             lines += [result.reason, ""]
         lines += [format_markdown_table(result.rows), ""]
-        lines += [f"Plot: `{relative(plot)}`" for plot in result.plots]
-        if result.plots:
-            lines.append("")
+        for plot in result.plots:
+            name = Path(plot).name
+            lines += [f"![{Path(plot).stem}](plots/{name})", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def publish_plots(results: Sequence[Result], plots_dir: Path = PLOTS_DIR) -> None:
+    """Copies the results' plots where RESULTS.md shows them from."""
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        for plot in result.plots:
+            shutil.copyfile(plot, plots_dir / Path(plot).name)
 
 
 def sections_of(figures: str) -> dict[str, str]:
@@ -56,11 +74,12 @@ def render_figures(
     run_dir: Path,
     command: str,
     previous: str = "",
+    finished: str | None = None,
 ) -> str:
     """The machine, then one section per benchmark: this run's, and for the benchmarks it
     did not run, their sections from `previous` (the block as it was), each naming its run."""
     versions = ", ".join(f"{name} {v}" for name, v in machine["versions"].items())
-    finished = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    finished = finished or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = sections_of(previous)
     for result in results:
         sections[result.name] = render_section(result, run_dir, command, finished)
@@ -96,3 +115,41 @@ def replace_figures(document: str, figures: str) -> str:
 def update_results_md(figures: str, path: Path = RESULTS_MD) -> None:
     document = path.read_text() if path.exists() else ""
     path.write_text(replace_figures(document, figures))
+
+
+def write_run_file(run_dir: Path, command: str) -> None:
+    """What a re-render needs besides the JSON results: the command and when it finished."""
+    finished = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    write_json(run_dir / RUN_FILE, {"command": command, "finished": finished})
+
+
+def rerender(
+    run_dirs: Sequence[Path], results_md: Path = RESULTS_MD, plots_dir: Path = PLOTS_DIR
+) -> None:
+    """Renders the benchmarks' sections of each run again, later runs over earlier ones."""
+    figures = current_figures(results_md)
+    for run_dir in run_dirs:
+        machine = json.loads((run_dir / "machine.json").read_text())
+        run = json.loads((run_dir / RUN_FILE).read_text()) if (run_dir / RUN_FILE).exists() else {}
+        results = [
+            Result(**json.loads((run_dir / f"{name}.json").read_text()))
+            for name in BENCHMARKS
+            if (run_dir / f"{name}.json").exists()
+        ]
+        publish_plots(results, plots_dir)
+        command = run.get("command", "python -m bench")
+        figures = render_figures(results, machine, run_dir, command, figures, run.get("finished"))
+    update_results_md(figures, results_md)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    run_dirs = [Path(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    if not run_dirs:
+        raise SystemExit("usage: python -m bench.report RUN_DIR [RUN_DIR ...] (oldest first)")
+    rerender(run_dirs)
+    print(f"{relative(RESULTS_MD)} rendered from {', '.join(map(relative, run_dirs))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

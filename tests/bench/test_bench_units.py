@@ -25,8 +25,17 @@ from bench.gateway import free_port
 from bench.machine import cpu_model, memory_total_gib
 from bench.messages import payloads
 from bench.openloop import Pool, Spec, build_request, drive, stripe_signature
-from bench.report import BEGIN, END, render_figures, replace_figures, sections_of
-from bench.results import Result, format_table, percentile, summarise
+from bench.report import (
+    BEGIN,
+    END,
+    current_figures,
+    render_figures,
+    replace_figures,
+    rerender,
+    sections_of,
+    write_run_file,
+)
+from bench.results import Result, format_table, percentile, summarise, write_json
 from bench.settings import BenchSettings
 from validation.python_rules import validate
 from validation.rules import EVENT_TYPES
@@ -110,6 +119,30 @@ def test_a_partial_run_rewrites_its_sections_and_keeps_the_others():
     assert "| 500 | 4 |" in gateway and "--only gateway" in gateway and "9.0" not in gateway
     assert trino == sections_of(full)["trino"] and "/tmp/full" in trino
     assert partial.index("### gateway") < partial.index("### trino")  # benchmark order
+
+
+def test_saved_runs_render_again_with_their_plots_shown_from_bench_plots(tmp_path):
+    machine = {"cpu_model": "cpu", "cpus": 2, "memory_gib": 8.0, "kernel": "6", "versions": {}}
+    older, newer = tmp_path / "run1", tmp_path / "run2"
+    for run_dir, p99 in ((older, 9.0), (newer, 4.0)):
+        run_dir.mkdir()
+        plot = run_dir / "gateway_latency.png"
+        plot.write_bytes(f"png {p99}".encode())
+        write_json(run_dir / "machine.json", machine)
+        result = Result(name="gateway", measured=True, rows=[{"p99_ms": p99}], plots=[str(plot)])
+        write_json(run_dir / "gateway.json", result.to_json())
+    write_json(older / "trino.json", Result(name="trino", measured=True, rows=[{"q": 1}]).to_json())
+    write_run_file(newer, "python -m bench --only gateway")
+    results_md, plots = tmp_path / "RESULTS.md", tmp_path / "plots"
+    results_md.write_text(f"# Results\n\n{BEGIN}\n{END}\n")
+
+    rerender([older, newer], results_md, plots)
+
+    sections = sections_of(current_figures(results_md))
+    assert "| 4 |" in sections["gateway"] and "--only gateway" in sections["gateway"]
+    assert "![gateway_latency](plots/gateway_latency.png)" in sections["gateway"]
+    assert "| 1 |" in sections["trino"]  # the older run's, kept
+    assert (plots / "gateway_latency.png").read_bytes() == b"png 4.0"  # the newer run's plot
 
 
 def test_generated_messages_have_the_asked_share_of_invalid_ones():
