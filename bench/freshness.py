@@ -170,11 +170,12 @@ def webhook_path(settings: BenchSettings, interval: str, out: Path) -> dict:
     secret = "whsec_" + secrets.token_hex(16)
     prefix = f"bench.{secrets.token_hex(4)}."
     normalized = prefix + "payments.normalized"
+    # The pipeline is left first: its job is cancelled before the topics it reads go.
     with (
+        prefixed_topics(prefix, extra=(normalized,)),
         pipeline(
             "bench-hook", partitions=1, checkpoint_interval=interval, state_dir=out / "hook-state"
         ) as p,
-        prefixed_topics(prefix, extra=(normalized,)),
     ):
         p.submit(normalization_copy(p, prefix, normalized))
         env = gateway_env(secret, prefix)
