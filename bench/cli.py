@@ -24,7 +24,6 @@ from typing import Any, get_origin
 from bench.machine import describe_machine
 from bench.report import (
     current_figures,
-    publish_plots,
     render_figures,
     update_results_md,
     write_run_file,
@@ -125,7 +124,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "bench", *argv])
     write_run_file(run_dir, command)
     if not args.no_results_md:
-        publish_plots(results)
         previous = current_figures()
         update_results_md(render_figures(results, machine, run_dir, command, previous))
         print("\nbench/RESULTS.md updated.")

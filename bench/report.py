@@ -1,8 +1,8 @@
 """Rewrites the figures section of bench/RESULTS.md; the text around it is kept as written.
 
 A run rewrites the sections of the benchmarks it ran and keeps the others' (`--only`), so
-each section says which run it comes from. Its plots are copied to `bench/plots/` (one
-file per plot name, committed with RESULTS.md, which shows them).
+each section says which run it comes from and where its plots are (the run's folder
+under `.run/bench/`, which is not committed).
 
 `python -m bench.report RUN_DIR [RUN_DIR ...]` renders the sections again from runs' saved
 JSON, oldest first (after a change to this file, or to take figures from an older run).
@@ -11,7 +11,6 @@ JSON, oldest first (after a change to this file, or to take figures from an olde
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,7 +22,6 @@ from bench.settings import BENCHMARKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_MD = REPO_ROOT / "bench" / "RESULTS.md"
-PLOTS_DIR = REPO_ROOT / "bench" / "plots"
 RUN_FILE = "run.json"
 BEGIN = "<!-- figures:begin (written by `python -m bench`; edits inside are overwritten) -->"
 END = "<!-- figures:end -->"
@@ -45,18 +43,8 @@ def render_section(result: Result, run_dir: Path, command: str, finished: str) -
         if result.reason:
             lines += [result.reason, ""]
         lines += [format_markdown_table(result.rows), ""]
-        for plot in result.plots:
-            name = Path(plot).name
-            lines += [f"![{Path(plot).stem}](plots/{name})", ""]
+        lines += [f"Plot: `{relative(plot)}`" for plot in result.plots]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def publish_plots(results: Sequence[Result], plots_dir: Path = PLOTS_DIR) -> None:
-    """Copies the results' plots where RESULTS.md shows them from."""
-    plots_dir.mkdir(parents=True, exist_ok=True)
-    for result in results:
-        for plot in result.plots:
-            shutil.copyfile(plot, plots_dir / Path(plot).name)
 
 
 def sections_of(figures: str) -> dict[str, str]:
@@ -123,9 +111,7 @@ def write_run_file(run_dir: Path, command: str) -> None:
     write_json(run_dir / RUN_FILE, {"command": command, "finished": finished})
 
 
-def rerender(
-    run_dirs: Sequence[Path], results_md: Path = RESULTS_MD, plots_dir: Path = PLOTS_DIR
-) -> None:
+def rerender(run_dirs: Sequence[Path], results_md: Path = RESULTS_MD) -> None:
     """Renders the benchmarks' sections of each run again, later runs over earlier ones."""
     figures = current_figures(results_md)
     for run_dir in run_dirs:
@@ -136,7 +122,6 @@ def rerender(
             for name in BENCHMARKS
             if (run_dir / f"{name}.json").exists()
         ]
-        publish_plots(results, plots_dir)
         command = run.get("command", "python -m bench")
         figures = render_figures(results, machine, run_dir, command, figures, run.get("finished"))
     update_results_md(figures, results_md)

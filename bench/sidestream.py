@@ -223,7 +223,9 @@ async def executions(workflow: WorkflowSettings, workflow_type: str) -> list[Exe
     return found
 
 
-def wait_for_recoveries(workflow: WorkflowSettings, expected: int, deadline: float) -> list:
+def wait_for_recoveries(
+    workflow: WorkflowSettings, expected: int, deadline: float
+) -> list[Execution]:
     """The run's recoveries once `expected` of them are listed and all are closed (or at the
     deadline: whatever is listed then, running ones included)."""
     recoveries: list[Execution] = []
