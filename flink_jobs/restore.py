@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -148,6 +149,28 @@ def _recency(point: RestorePoint) -> tuple[datetime, int, int]:
     return (point.created_at, point.kind == "savepoint", int(match.group(1)) if match else 0)
 
 
+def restorable_job_ids(dirs: StateDirs) -> frozenset[str]:
+    """Every job a complete savepoint or retained checkpoint on disk may resume, of any name.
+
+    A checkpoint gives its job's whole id (its folder's name); a savepoint folder only the
+    first 6 hex digits of the id of the job that took it, which is all Flink writes into
+    its name. Callers match ids by prefix: a false match only keeps more.
+    """
+    ids: set[str] = set()
+    for folder in _subfolders(dirs.checkpoints):
+        if any(
+            CHECKPOINT_FOLDER.match(chk.name) and _metadata_time(chk) for chk in _subfolders(folder)
+        ):
+            ids.add(folder.name)
+    # Savepoints into the cluster's default folder, and into one folder per job name.
+    for folder in _subfolders(dirs.savepoints):
+        for candidate in [folder, *_subfolders(folder)]:
+            match = DEFAULT_SAVEPOINT_FOLDER.match(candidate.name)
+            if match and _metadata_time(candidate):
+                ids.add(match.group(1))
+    return frozenset(ids)
+
+
 def newest_restore_point(
     dirs: StateDirs,
     job_name: str,
@@ -156,3 +179,44 @@ def newest_restore_point(
 ) -> RestorePoint | None:
     points = [p for p in find_restore_points(dirs, job_name, job_ids) if p.kind in kinds]
     return points[0] if points else None
+
+
+def prune_restore_points(
+    dirs: StateDirs,
+    job_name: str,
+    job_ids: Collection[str],
+    keep: int,
+    active_job_ids: Collection[str] = (),
+    protected: Collection[Path] = (),
+) -> list[Path]:
+    """Deletes all but the newest `keep` restore points of that job name; returns them.
+
+    Savepoints and retained checkpoints are never pruned by Flink once their job has ended,
+    and each one that stays on disk also holds back snapshot expiry (lakehouse maintenance
+    keeps what any restore point may need), so without this they pile up for ever. Points
+    of a job that is still active are Flink's to manage (`state.checkpoints.num-retained`)
+    and neither counted nor touched; `protected` (the point a job was just started from)
+    is kept whatever its age. A checkpoint's job folder goes with its last `chk-N`: its
+    `shared/` files belong to that job's checkpoints only.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, not {keep}")
+    active = set(active_job_ids)
+    kept = {local.resolve() for local in protected}
+    points = [
+        p
+        for p in find_restore_points(dirs, job_name, job_ids)
+        if p.kind == "savepoint" or p.job_id not in active
+    ]
+    pruned = []
+    for point in points[keep:]:
+        if point.path.resolve() in kept:
+            continue
+        shutil.rmtree(point.path, ignore_errors=True)
+        pruned.append(point.path)
+        job_folder = point.path.parent
+        if point.kind == "checkpoint" and not any(
+            CHECKPOINT_FOLDER.match(p.name) for p in _subfolders(job_folder)
+        ):
+            shutil.rmtree(job_folder, ignore_errors=True)
+    return pruned

@@ -29,6 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy.local.clients import flink_sql_command
@@ -47,6 +48,7 @@ from flink_jobs.restore import (
     folder_name,
     newest_restore_point,
     now_iso,
+    prune_restore_points,
 )
 from lakehouse.clients import load_catalog
 from lakehouse.settings import REPO_ROOT, LakehouseSettings
@@ -75,6 +77,9 @@ class SubmitterSettings(BaseSettings):
     running_timeout_seconds: float = 120.0
     savepoint_timeout_seconds: float = 300.0
     sql_client_timeout_seconds: float = 300.0
+    # Savepoints and checkpoints of ended jobs kept per job name, newest first; older ones
+    # are deleted after each submit and stop (see `prune_restore_points`).
+    restore_points_retained: int = Field(default=3, ge=1)
 
 
 class RestoreMode(StrEnum):
@@ -393,7 +398,23 @@ class Submitter:
             self._check_restored(job_id, restore_from)
         url = self.flink.web_ui_url(job_id)
         self.say(f"{name}: {details.state}  job {job_id}  {url}")
+        self.prune(name, protected=[local_path(restore_from)] if restore_from else [])
         return Submitted(name, job_id, True, details.state, restore_from, url)
+
+    def prune(self, job_name: str, protected: Sequence[Path] = ()) -> list[Path]:
+        """Keeps the newest `restore_points_retained` restore points of ended jobs."""
+        active = [job.job_id for job in self.flink.jobs_named(job_name, ACTIVE_STATES)]
+        pruned = prune_restore_points(
+            self.state_dirs,
+            job_name,
+            self.known_job_ids(job_name),
+            keep=self.settings.restore_points_retained,
+            active_job_ids=active,
+            protected=protected,
+        )
+        for path in pruned:
+            self.say(f"{job_name}: deleted old restore point {path}")
+        return pruned
 
     def _why_fresh(self, mode: RestoreMode) -> str:
         if mode is RestoreMode.FRESH:
@@ -501,6 +522,8 @@ class Submitter:
             )
             self.say(f"{job_name}: stopped; savepoint {savepoint}")
             stopped.append(Stopped(job_name, job.job_id, savepoint))
+        if stopped:
+            self.prune(job_name)
         return stopped
 
     def cancel(self, job_name: str) -> list[Cancelled]:

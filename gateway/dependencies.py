@@ -14,6 +14,25 @@ from gateway.settings import GatewaySettings
 
 
 @dataclass
+class InFlight:
+    """Webhook requests being handled: at most `limit`, the rest are refused at once.
+
+    A plain counter is enough: requests run on one event loop thread."""
+
+    limit: int
+    count: int = 0
+
+    def try_enter(self) -> bool:
+        if self.count >= self.limit:
+            return False
+        self.count += 1
+        return True
+
+    def leave(self) -> None:
+        self.count -= 1
+
+
+@dataclass
 class GatewayState:
     """Everything a request needs, built once per app in `gateway.main.create_app`."""
 
@@ -21,7 +40,10 @@ class GatewayState:
     metrics: GatewayMetrics
     # None for a provider without a configured secret: its requests are all refused.
     verifiers: dict[str, Verifier | None]
+    in_flight: InFlight
     publisher: Publisher | None = None  # set by the lifespan (or given by a test)
+    # What /ready last found wrong (None: ready), so that a change is logged, not each probe.
+    unready: str | None = None
 
 
 def get_state(request: Request) -> GatewayState:

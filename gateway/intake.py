@@ -8,6 +8,7 @@ normalisation job's call (it quarantines with reasons).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,9 @@ from typing import Any, NoReturn
 from gateway.providers.base import MissingRoutingField, Provider
 
 DLQ_TOPIC = "payments.ingestion.dlq"
+# A client's X-Request-Id is kept only in this shape: it becomes the DLQ's Kafka key, a
+# header and a log field, so its length and characters are bounded.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class DlqReason(StrEnum):
@@ -38,6 +42,10 @@ class Route:
     key: str | None  # None: the DLQ, keyed by the request id
     reason: DlqReason | None = None
     detail: str = ""
+
+
+def is_usable_request_id(sent: str) -> bool:
+    return REQUEST_ID.fullmatch(sent) is not None
 
 
 def check_declared_length(content_length: str | None, limit: int) -> None:

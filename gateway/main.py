@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.dependencies import GatewayState
+from gateway.dependencies import GatewayState, InFlight
 from gateway.intake import DLQ_TOPIC
 from gateway.logs import gateway_logger
 from gateway.metrics import GatewayMetrics
@@ -33,6 +33,7 @@ def create_app(
         settings=settings,
         metrics=GatewayMetrics(),
         verifiers={name: provider.verifier(settings) for name, provider in PROVIDERS.items()},
+        in_flight=InFlight(settings.max_in_flight_requests),
         publisher=publisher,
     )
     log = gateway_logger()
@@ -44,7 +45,9 @@ def create_app(
                 log.warning(f"no secret configured for {name}: all its webhooks are refused")
         owned = state.publisher is None
         if owned:
-            state.publisher = KafkaPublisher(settings, written_topics(settings))
+            state.publisher = KafkaPublisher(
+                settings, written_topics(settings), on_restart=state.metrics.producer_restarts.inc
+            )
         try:
             yield
         finally:
@@ -52,7 +55,16 @@ def create_app(
                 state.publisher.close()
                 state.publisher = None
 
-    app = FastAPI(title="paystream webhook gateway", lifespan=lifespan)
+    # /docs, /redoc and /openapi.json only when GATEWAY_DOCS_ENABLED is set: the port faces
+    # the providers, who need no map of it.
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title="paystream webhook gateway",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.gateway = state
     app.include_router(webhooks.webhooks_router())
     app.include_router(ops.router)

@@ -14,6 +14,8 @@ class Outcome(StrEnum):
     BAD_REQUEST = "bad_request"  # 400 for a malformed request (e.g. its Content-Length)
     TOO_LARGE = "too_large"  # 413
     UNAVAILABLE = "unavailable"  # 503, Kafka did not take the write
+    OVERLOADED = "overloaded"  # 503, too many requests in flight already
+    BODY_TIMEOUT = "body_timeout"  # 408, the body did not arrive in time
     NOT_CONFIGURED = "not_configured"  # 503, the provider has no secret configured
 
 
@@ -37,5 +39,10 @@ class GatewayMetrics:
             "gateway_produce_failures",
             "Writes Kafka did not take (answered 503).",
             ["topic"],
+            registry=self.registry,
+        )
+        self.producer_restarts = Counter(
+            "gateway_producer_restarts",
+            "Kafka producers replaced after a fatal error.",
             registry=self.registry,
         )

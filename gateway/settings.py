@@ -9,14 +9,17 @@ Secrets have no default: a provider whose secret is not configured refuses every
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streaming.settings import KafkaSettings
 
 DEV_ENV_FILE = Path(__file__).with_name("dev.env")
 MIB = 1024 * 1024
+# Room for a record's key, headers and batch framing above the body itself.
+RECORD_HEADROOM_BYTES = 64 * 1024
 
 
 class GatewaySettings(BaseSettings):
@@ -32,11 +35,37 @@ class GatewaySettings(BaseSettings):
     # How long a request waits for Kafka's delivery report before answering 503.
     produce_timeout_seconds: float = Field(default=5.0, gt=0)
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Webhook requests handled at once; one more is answered 503 at once (the provider
+    # retries) rather than waiting in memory with its body.
+    max_in_flight_requests: int = Field(default=256, ge=1)
+    # A client that has not sent its whole body by then is answered 408: a slow or stalled
+    # sender must not hold a slot for good.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The producer's local queue while Kafka is slow or down; when it is full the request
+    # is answered 503. (librdkafka's own defaults, 1 GiB and 100,000 messages, would let
+    # the gateway's memory grow by that much during an outage.)
+    producer_queue_max_kbytes: int = Field(default=64 * 1024, ge=1)
+    producer_queue_max_messages: int = Field(default=10_000, ge=1)
+    # The least time between two producers: after a fatal error the producer is replaced,
+    # but not in a tight loop when the new one fails the same way.
+    producer_restart_backoff_seconds: float = Field(default=1.0, ge=0)
+    # /docs and /openapi.json describe the API to anyone who can reach the port: off
+    # unless asked for (local development, the schema-driven fuzz test).
+    docs_enabled: bool = False
     # Prefixed to every topic the gateway writes; only tests set it, to stay on their own.
     topic_prefix: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    @model_validator(mode="after")
+    def _queue_holds_a_body_at_the_limit(self) -> Self:
+        if self.producer_queue_max_kbytes * 1024 < self.max_body_bytes + RECORD_HEADROOM_BYTES:
+            raise ValueError(
+                "GATEWAY_PRODUCER_QUEUE_MAX_KBYTES must hold one body at GATEWAY_MAX_BODY_BYTES"
+                f" plus {RECORD_HEADROOM_BYTES // 1024} KiB of record overhead"
+            )
+        return self
 
     @property
     def stripe_secrets(self) -> tuple[str, ...]:

@@ -3,11 +3,18 @@
 Delivery rules:
 
 - Offsets are committed only after Temporal acknowledged the batch's workflow start. On
-  any failure (Kafka, Temporal) the consumer is closed without committing and a new one
-  re-reads from the last commit, so no message is ever skipped.
+  any failure (Kafka or Temporal unreachable) the consumer is closed without committing
+  and, after a capped exponential backoff, a new one re-reads from the last commit, so no
+  message is ever skipped and an outage of either never ends the process.
 - Batches are aligned offset ranges (see `workflows.batching`), and the workflow id
   names the range (`enrich-<topic>-<partition>-<first>-<last>`), so a message read again
   after a crash lands in a batch with the same id, and Temporal refuses a second run.
+- The source topic is written *at least once*: the normalisation job's Kafka sink may
+  write an event again after a Flink restart, at a new offset (so in another batch, with
+  another workflow id). That duplicate is dropped by the workflow's claim on the event_id
+  (`workflows.claims_store`): one result and at most one recovery per event_id. The
+  consumer reads with isolation.level=read_committed all the same, so that aborted
+  writes are never read once the job's sink writes transactionally.
 - Throughput: a Temporal worker runs tens of workflows per second while the gateway
   takes thousands of events per second, so one workflow carries up to `batch_size`
   events and scores them with one `/v1/score/batch` call.
@@ -26,11 +33,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from workflows.batching import OffsetBatch, PartitionBatcher, parse_plan, plan_metadata
 from workflows.enrichment import EnrichmentWorkflow
 from workflows.ids import enrichment_workflow_id
 from workflows.models import EnrichmentBatch, EnrichmentOptions, Event
+from workflows.reconnect import Backoff, connect_temporal
 from workflows.settings import WorkflowSettings
 
 log = logging.getLogger("workflows.bridge")
@@ -46,6 +55,9 @@ log = logging.getLogger("workflows.bridge")
 ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 ID_CONFLICT_POLICY = WorkflowIDConflictPolicy.USE_EXISTING
 POLL_SECONDS = 0.2
+# What an unreachable Kafka or Temporal raises; any of them means: wait, then re-read.
+# (RuntimeError: confluent-kafka on a closed consumer; RPCError: every Temporal call.)
+OUTAGE_ERRORS = (KafkaException, RPCError, RuntimeError, OSError)
 
 
 def read_event(message: Message) -> Event:
@@ -68,6 +80,20 @@ def read_event(message: Message) -> Event:
     return {"unreadable": raw[:2000] if raw else raw}
 
 
+def consumer_config(settings: WorkflowSettings) -> dict[str, str | int | bool]:
+    return {
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "group.id": settings.consumer_group,
+        # Offsets are committed by hand, after Temporal acknowledged the batch's workflow.
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        # Never read a transactional producer's aborted writes (module docstring).
+        "isolation.level": "read_committed",
+        "session.timeout.ms": settings.consumer_session_timeout_ms,
+        "log_level": 3,
+    }
+
+
 class EnrichmentBridge:
     def __init__(self, settings: WorkflowSettings, client: Client) -> None:
         self._settings = settings
@@ -78,7 +104,10 @@ class EnrichmentBridge:
             inference_retry_max_seconds=settings.inference_retry_max_seconds,
             recovery_delay_scale=settings.recovery_delay_scale,
             recovery_max_attempts=settings.recovery_max_attempts,
+            persistence_retry_initial_seconds=settings.persistence_retry_initial_seconds,
+            persistence_retry_max_seconds=settings.persistence_retry_max_seconds,
         )
+        self._backoff = Backoff(settings.bridge_retry_seconds, settings.bridge_retry_max_seconds)
         self.started = 0  # workflow starts acknowledged, for logs and tests
 
     async def run(self) -> None:
@@ -87,31 +116,24 @@ class EnrichmentBridge:
             consumer = self._new_consumer()
             try:
                 await self._consume(consumer)
-            except (KafkaException, RuntimeError, OSError) as exc:
+            except OUTAGE_ERRORS as exc:
+                delay = self._backoff.next_delay()
                 log.warning(
-                    "bridge failed (%s); re-reading from the last commit in %.1fs",
+                    "bridge failed failures=%d retry_in=%.1fs (%s: %s); "
+                    "re-reading from the last commit",
+                    self._backoff.failures,
+                    delay,
+                    type(exc).__name__,
                     exc,
-                    self._settings.bridge_retry_seconds,
                 )
             finally:
                 self._batchers.clear()
                 await asyncio.to_thread(consumer.close)
-            await asyncio.sleep(self._settings.bridge_retry_seconds)
+            await asyncio.sleep(delay)
 
     def _new_consumer(self) -> Consumer:
         settings = self._settings
-        consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": settings.consumer_group,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                # The normalisation job writes transactionally: read only what it committed.
-                "isolation.level": "read_committed",
-                "session.timeout.ms": settings.consumer_session_timeout_ms,
-                "log_level": 3,
-            }
-        )
+        consumer = Consumer(consumer_config(settings))
         consumer.subscribe(
             [settings.source_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -176,6 +198,7 @@ class EnrichmentBridge:
             )
         await self._start_workflow(batch)
         self._commit(consumer, TopicPartition(topic, batch.partition, batch.last_offset + 1))
+        self._backoff.reset()  # a batch went through: the next outage starts short again
 
     async def _start_workflow(self, batch: OffsetBatch) -> None:
         settings = self._settings
@@ -212,7 +235,11 @@ class EnrichmentBridge:
 
 
 async def run_bridge(settings: WorkflowSettings) -> None:
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect_temporal(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        Backoff(settings.bridge_retry_seconds, settings.bridge_retry_max_seconds),
+    )
     log.info(
         "bridge %s -> task queue %s (group %s, batches of %d)",
         settings.source_topic,

@@ -1,14 +1,17 @@
 """EnrichmentWorkflow: one per micro-batch (an aligned offset range of one partition).
 
-Scores the batch with the inference service, falls back to conservative scores if the
-service stays down, publishes exactly one result per event to `payments.enriched`, and
-starts a recovery workflow for each failed payment.
+Claims the batch's events (an event redelivered at another offset belongs to the first
+workflow that claimed it, see workflows.claims_store), scores the owned ones with the
+inference service, falls back to conservative scores if the service stays down,
+publishes one result per event to `payments.enriched`, and starts a recovery workflow
+for each failed payment. The writes retry without limit (workflows.policies): the bridge
+has committed the batch's offsets, so this workflow is the only one that will write them.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -17,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import recovery_workflow_id
     from workflows.models import (
         MAX_INFERENCE_BATCH,
+        ClaimInput,
+        ClaimResult,
         EnrichmentBatch,
         EnrichmentOptions,
         EnrichmentSummary,
@@ -37,12 +42,17 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+CLAIMS_PATCH = "claim-events"
+
+
 @workflow.defn(name="EnrichmentWorkflow")
 class EnrichmentWorkflow:
     @workflow.run
     async def run(self, batch: EnrichmentBatch) -> EnrichmentSummary:
         workflow_id = workflow.info().workflow_id
-        events = distinct_events([e for e in batch.events if e.get("event_id")])
+        events = await self._claim(
+            workflow_id, distinct_events([e for e in batch.events if e.get("event_id")]), batch
+        )
         enriched_at = workflow.now()
         scored: list[ScoredEvent] = []
         for start in range(0, len(events), MAX_INFERENCE_BATCH):
@@ -62,8 +72,7 @@ class EnrichmentWorkflow:
                 EnrichmentActivities.publish_results,
                 PublishInput(topic=batch.sink_topic, results=results),
                 start_to_close_timeout=policies.PERSISTENCE_START_TO_CLOSE,
-                schedule_to_close_timeout=policies.PERSISTENCE_SCHEDULE_TO_CLOSE,
-                retry_policy=policies.PERSISTENCE_RETRY,
+                retry_policy=self._persistence_retry(batch.options),
             )
         recoveries = [
             await self._start_recovery(event, batch.options)
@@ -77,6 +86,34 @@ class EnrichmentWorkflow:
             model_versions=sorted({s.model_version for s in scored}),
             recoveries_started=recoveries,
         )
+
+    @staticmethod
+    def _persistence_retry(options: EnrichmentOptions) -> RetryPolicy:
+        return policies.persistence_retry(
+            options.persistence_retry_initial_seconds, options.persistence_retry_max_seconds
+        )
+
+    async def _claim(
+        self, workflow_id: str, events: list[Event], batch: EnrichmentBatch
+    ) -> list[Event]:
+        """The events this workflow owns; the others were enriched by an earlier batch."""
+        # Workflows started before the claims existed replay without them.
+        if not events or not workflow.patched(CLAIMS_PATCH):
+            return events
+        claim: ClaimResult = await workflow.execute_activity_method(
+            EnrichmentActivities.claim_events,
+            ClaimInput(workflow_id=workflow_id, event_ids=[str(e["event_id"]) for e in events]),
+            start_to_close_timeout=policies.PERSISTENCE_START_TO_CLOSE,
+            retry_policy=self._persistence_retry(batch.options),
+        )
+        owned = set(claim.owned)
+        if len(owned) < len(events):
+            workflow.logger.info(
+                "%d of %d events were already claimed by another batch: skipped",
+                len(events) - len(owned),
+                len(events),
+            )
+        return [e for e in events if str(e["event_id"]) in owned]
 
     async def _score(self, events: list[Event], options: EnrichmentOptions) -> list[ScoredEvent]:
         """The model's scores, or the fallback's once the inference retries are spent: a
@@ -115,6 +152,8 @@ class EnrichmentWorkflow:
                     max_attempts=options.recovery_max_attempts,
                     inference_retry_initial_seconds=options.inference_retry_initial_seconds,
                     inference_retry_max_seconds=options.inference_retry_max_seconds,
+                    persistence_retry_initial_seconds=options.persistence_retry_initial_seconds,
+                    persistence_retry_max_seconds=options.persistence_retry_max_seconds,
                 ),
                 id=recovery_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,

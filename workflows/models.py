@@ -60,6 +60,8 @@ class EnrichmentOptions:
     inference_retry_max_seconds: float = 30.0
     recovery_delay_scale: float = 1.0
     recovery_max_attempts: int = 3
+    persistence_retry_initial_seconds: float = 1.0
+    persistence_retry_max_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,20 @@ class EnrichmentSummary:
 @dataclass(frozen=True)
 class ScoreBatchInput:
     events: list[Event]
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """The batch's event ids, claimed for its workflow."""
+
+    workflow_id: str
+    event_ids: list[str]
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    # The ids this workflow owns: claimed now, or by an earlier run of the same workflow.
+    owned: list[str]
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,8 @@ class RecoveryInput:
     max_attempts: int = 3
     inference_retry_initial_seconds: float = 1.0
     inference_retry_max_seconds: float = 30.0
+    persistence_retry_initial_seconds: float = 1.0
+    persistence_retry_max_seconds: float = 30.0
 
 
 @dataclass

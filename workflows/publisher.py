@@ -7,6 +7,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+FLUSH_GRACE_SECONDS = 5.0
+
 
 class PublishFailed(Exception):
     """Some results were not acknowledged by Kafka; the activity is retried."""
@@ -20,6 +22,9 @@ class ResultPublisher:
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 5,
+            # A message Kafka has not acknowledged by the end of the flush fails then, instead
+            # of staying queued and being delivered after the activity's retry wrote it again.
+            "message.timeout.ms": max(1, int(flush_timeout * 1000)),
             "log_level": 3,
         }
         self._flush_timeout = flush_timeout
@@ -43,7 +48,8 @@ class ResultPublisher:
                     on_delivery=delivered,
                 )
                 self._producer.poll(0)
-            unsent = self._producer.flush(self._flush_timeout)
+            # A little longer than the message timeout, so every delivery report is in.
+            unsent = self._producer.flush(self._flush_timeout + FLUSH_GRACE_SECONDS)
         except (KafkaException, BufferError) as exc:
             self._renew_if_fatal([])
             raise PublishFailed(f"could not produce to {topic}: {exc}") from exc

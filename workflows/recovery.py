@@ -75,8 +75,11 @@ class PaymentRecoveryWorkflow:
                 EnrichmentActivities.record_attempt,
                 record,
                 start_to_close_timeout=policies.PERSISTENCE_START_TO_CLOSE,
-                schedule_to_close_timeout=policies.PERSISTENCE_SCHEDULE_TO_CLOSE,
-                retry_policy=policies.PERSISTENCE_RETRY,
+                # Without limit: a recorded attempt may have charged the customer.
+                retry_policy=policies.persistence_retry(
+                    request.persistence_retry_initial_seconds,
+                    request.persistence_retry_max_seconds,
+                ),
             )
             self._status.attempts.append(record)
             if outcome == "succeeded":

@@ -35,6 +35,13 @@ class WorkflowSettings(BaseSettings):
     # The inference activities' retry policy (5 attempts, exponential); tests shorten it.
     inference_retry_initial_seconds: float = Field(default=1.0, gt=0)
     inference_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # The persistence activities retry without limit (workflows.policies); these shape
+    # their backoff, whose interval never grows beyond the maximum. Tests shorten them.
+    persistence_retry_initial_seconds: float = Field(default=1.0, gt=0)
+    persistence_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # How long one publish waits for Kafka's acknowledgements before that try fails; it
+    # must end well inside the activity's start-to-close timeout (60 s).
+    publish_timeout_seconds: float = Field(default=30.0, gt=0, le=50)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     source_topic: str = Field(default="payments.normalized", min_length=1)
@@ -47,8 +54,16 @@ class WorkflowSettings(BaseSettings):
     batch_size: int = Field(default=200, ge=1, le=MAX_INFERENCE_BATCH)
     # A range that is not full is flushed after this long, so a slow stream still flows.
     batch_max_wait_seconds: float = Field(default=2.0, gt=0)
-    # After a failure the bridge re-reads from its last commit after this pause.
+    # After a failure (Kafka or Temporal unreachable) the bridge re-reads from its last
+    # commit after a pause that starts here and doubles up to the maximum; the bridge and
+    # the worker wait for an unreachable Temporal at start-up the same way.
     bridge_retry_seconds: float = Field(default=2.0, gt=0)
+    bridge_retry_max_seconds: float = Field(default=30.0, gt=0)
+
+    # The worker's Prometheus endpoint (Temporal SDK metrics and the persistence retry
+    # counter) on 127.0.0.1. Off (0) unless set: the platform's worker sets it
+    # (deploy/local/services.py); a test's or benchmark's extra workers must not take it.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     # Recovery timers are the retry strategy's delay times this, so demos take seconds.
     recovery_delay_scale: float = Field(default=1.0, gt=0)
@@ -56,3 +71,5 @@ class WorkflowSettings(BaseSettings):
 
     postgres_dsn: str = Field(default_factory=_platform_postgres_dsn, min_length=1)
     recovery_table: str = Field(default="payment_recovery_attempts", pattern=r"^[a-z_][a-z0-9_]*$")
+    # Which enrichment workflow owns each event_id: the dedupe of redelivered events.
+    claims_table: str = Field(default="payment_enrichment_claims", pattern=r"^[a-z_][a-z0-9_]*$")

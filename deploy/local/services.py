@@ -14,6 +14,17 @@ from lakehouse.settings import LakehouseSettings
 
 ReadyCheck = Callable[[StackSettings, LakehouseSettings], str]
 
+# The Temporal worker's Prometheus metrics (SDK metrics, persistence retries), loopback.
+WORKER_METRICS_PORT = 9464
+# supervisord gives a program up (FATAL) after `startretries` starts in a row that die
+# within `startsecs`, and then never starts it again by itself. A platform service must
+# never be given up on: a dependency that is down for a while (Temporal, Kafka) is waited
+# out, however long it takes. supervisord waits one second longer after each failed start
+# (1 s, 2 s, 3 s, ...), so a very large limit still does not spin; a process that stays up
+# `startsecs` counts as started and resets that count.
+SUPERVISOR_START_RETRIES = 1_000_000
+SUPERVISOR_START_SECONDS = 5
+
 
 @dataclass(frozen=True)
 class Service:
@@ -200,15 +211,20 @@ def project_services(stack: StackSettings) -> list[Service]:
             name="worker",
             command=[python, "-m", "workflows.worker"],
             ready=readiness.worker_ready,
-            endpoint="Temporal worker: enrichment and payment-recovery workflows",
+            endpoint=(
+                "Temporal worker: enrichment and payment-recovery workflows; "
+                f"metrics http://127.0.0.1:{WORKER_METRICS_PORT}/metrics"
+            ),
             environment={
                 "WORKFLOWS_INFERENCE_URL": f"http://127.0.0.1:{stack.inference_port}",
                 "WORKFLOWS_RECOVERY_DELAY_SCALE": os.environ.get(
                     "WORKFLOWS_RECOVERY_DELAY_SCALE", str(stack.recovery_delay_scale)
                 ),
+                "WORKFLOWS_METRICS_PORT": str(WORKER_METRICS_PORT),
             },
             stage=2,
             stop_wait=15,
+            port=WORKER_METRICS_PORT,
         ),
         Service(
             name="bridge",
@@ -248,8 +264,8 @@ def render_supervisord_conf(stack: StackSettings, services_: list[Service]) -> s
             f"command={shlex.join(service.command)}",
             "autostart=false",
             "autorestart=true",
-            "startsecs=3",
-            "startretries=3",
+            f"startsecs={SUPERVISOR_START_SECONDS}",
+            f"startretries={SUPERVISOR_START_RETRIES}",
             f"stopwaitsecs={service.stop_wait}",
             "stopasgroup=true",
             "killasgroup=true",

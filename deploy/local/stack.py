@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from deploy.local.disk import disk_summary
 from deploy.local.readiness import NotReady, port_open
 from deploy.local.render import render_all
 from deploy.local.services import (
@@ -352,6 +353,7 @@ class Stack:
             say(f"  {service.name:<18} {service.endpoint}")
         say(f"  {'warehouse':<18} {self.lakehouse.warehouse}")
         say(f"  {'logs':<18} {self.settings.log_dir}  (make logs SERVICE=<name>)")
+        say(f"  {'disk used':<18} {disk_summary(self.settings.run_dir)} in {self.settings.run_dir}")
 
     def logs(self, name: str | None, follow: bool) -> None:
         names = [name] if name else [s.name for s in self.services]

@@ -1,22 +1,28 @@
 """`POST /webhooks/<provider>`, one route per registered provider.
 
-In order: the provider must have a secret configured (else 503: never fail open), the
-body must fit the limit (413), the signature must verify on the raw bytes (400); then the
-body goes to the raw topic, or to the DLQ with a reason when it cannot be routed, and the
-answer (202) waits for Kafka's delivery report (503 when Kafka does not take it).
+In order: a slot among the requests in flight (else 503 at once), the provider must have
+a secret configured (else 503: never fail open), the body must arrive in time (408) and
+fit the limit (413), the signature must verify on the raw bytes (400); then the body goes
+to the raw topic, or to the DLQ with a reason when it cannot be routed, and the answer
+(202) waits for Kafka's delivery report (503 when Kafka does not take it).
+
+Answers say what the client can act on; what went wrong inside (librdkafka's words,
+broker addresses) goes to the request's log line only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from gateway.dependencies import GatewayState, PublisherDep, StateDep
 from gateway.intake import (
@@ -24,6 +30,7 @@ from gateway.intake import (
     BodyTooLarge,
     Route,
     check_declared_length,
+    is_usable_request_id,
     read_limited,
     route,
 )
@@ -32,16 +39,40 @@ from gateway.metrics import Outcome
 from gateway.providers import PROVIDERS
 from gateway.providers.base import Provider, SignatureRejected
 from gateway.publisher import Publisher, PublishFailed
+from gateway.settings import GatewaySettings
 
 log = gateway_logger()
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    outcome: Outcome
+    body: dict[str, Any]
+    error: str | None = None  # for the log line only
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class Refused(Exception):
-    def __init__(self, status: int, outcome: Outcome, detail: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        outcome: Outcome,
+        detail: str,
+        error: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """`detail` is told to the client; `error`, the inside story, only logged."""
         super().__init__(detail)
-        self.status = status
-        self.outcome = outcome
-        self.detail = detail
+        self.answer = Answer(status, outcome, {"detail": detail}, error, headers or {})
+
+
+OVERLOADED = Answer(
+    503,
+    Outcome.OVERLOADED,
+    {"detail": "too many requests in flight: retry later"},
+    headers={"Retry-After": "1"},
+)
 
 
 @dataclass(frozen=True)
@@ -67,23 +98,47 @@ def rfc3339_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def request_id_for(sent: str | None, provider: str) -> str:
+    """The client's X-Request-Id when it has the bounded shape, else a new one."""
+    if sent is not None and is_usable_request_id(sent):
+        return sent
+    generated = uuid.uuid4().hex
+    if sent is not None:
+        fields = {"request_id": generated, "provider": provider, "sent_length": len(sent)}
+        log.warning("X-Request-Id replaced by a new one", extra={"fields": fields})
+    return generated
+
+
 async def read_signed_body(provider: Provider, request: Request, state: GatewayState) -> bytes:
     verifier = state.verifiers.get(provider.name)
     if verifier is None:
         raise Refused(503, Outcome.NOT_CONFIGURED, f"{provider.name} webhooks are not configured")
-    limit = state.settings.max_body_bytes
-    try:
-        check_declared_length(request.headers.get("content-length"), limit)
-        body = await read_limited(request.stream(), limit)
-    except BodyTooLarge as exc:
-        raise Refused(413, Outcome.TOO_LARGE, str(exc)) from None
-    except BadContentLength as exc:
-        raise Refused(400, Outcome.BAD_REQUEST, str(exc)) from None
+    body = await read_body(request, state.settings)
     try:
         verifier.verify(body, request.headers, time.time())
     except SignatureRejected as exc:
         raise Refused(400, Outcome.BAD_SIGNATURE, str(exc)) from None
     return body
+
+
+async def read_body(request: Request, settings: GatewaySettings) -> bytes:
+    """The whole body, within the size limit and the read timeout."""
+    limit, timeout = settings.max_body_bytes, settings.body_read_timeout_seconds
+    try:
+        check_declared_length(request.headers.get("content-length"), limit)
+        async with asyncio.timeout(timeout):
+            return await read_limited(request.stream(), limit)
+    except TimeoutError:
+        detail = f"the body did not arrive within {timeout:g}s"
+        # The rest of the body may still come: close rather than read it as a next request.
+        raise Refused(408, Outcome.BODY_TIMEOUT, detail, headers={"Connection": "close"}) from None
+    except BodyTooLarge as exc:
+        raise Refused(413, Outcome.TOO_LARGE, str(exc)) from None
+    except BadContentLength as exc:
+        raise Refused(400, Outcome.BAD_REQUEST, str(exc)) from None
+    except ClientDisconnect:
+        # Nobody hears the answer; it is only logged (a crash would be a 500 traceback).
+        raise Refused(400, Outcome.BAD_REQUEST, "the client went away mid-body") from None
 
 
 async def write(
@@ -96,7 +151,8 @@ async def write(
         await publisher.publish(topic, key, body, delivery.headers(reason))
     except PublishFailed as exc:
         state.metrics.produce_failures.labels(topic=target.topic).inc()
-        raise Refused(503, Outcome.UNAVAILABLE, f"Kafka did not take the event: {exc}") from None
+        detail = "the event could not be stored: retry later"
+        raise Refused(503, Outcome.UNAVAILABLE, detail, error=str(exc)) from None
 
 
 async def receive(
@@ -105,42 +161,59 @@ async def receive(
     state: GatewayState,
     publisher: Publisher,
     delivery: Delivery,
-) -> tuple[int, Outcome, dict[str, Any]]:
+) -> Answer:
     try:
         body = await read_signed_body(provider, request, state)
         target = route(provider, body)
         await write(publisher, state, target, body, delivery)
     except Refused as refused:
-        return refused.status, refused.outcome, {"detail": refused.detail}
+        return refused.answer
     if target.reason is None:
-        return 202, Outcome.ACCEPTED, {"status": "accepted"}
+        return Answer(202, Outcome.ACCEPTED, {"status": "accepted"})
     answer = {"status": "dead_lettered", "reason": target.reason.value, "detail": target.detail}
-    return 202, Outcome.DLQ, answer
+    return Answer(202, Outcome.DLQ, answer)
+
+
+async def receive_in_slot(
+    provider: Provider,
+    request: Request,
+    state: GatewayState,
+    publisher: Publisher,
+    delivery: Delivery,
+) -> Answer:
+    """`receive`, or 503 at once when max_in_flight_requests are being handled already."""
+    if not state.in_flight.try_enter():
+        return OVERLOADED
+    try:
+        return await receive(provider, request, state, publisher, delivery)
+    finally:
+        state.in_flight.leave()
 
 
 def webhook_endpoint(provider: Provider) -> Callable[..., Awaitable[JSONResponse]]:
     async def endpoint(request: Request, state: StateDep, publisher: PublisherDep) -> JSONResponse:
         started = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get("x-request-id"), provider.name)
         delivery = Delivery(provider.name, request_id, rfc3339_now())
-        status, outcome, answer = await receive(provider, request, state, publisher, delivery)
+        answer = await receive_in_slot(provider, request, state, publisher, delivery)
         elapsed = time.perf_counter() - started
-        state.metrics.requests.labels(provider=provider.name, outcome=outcome.value).inc()
+        state.metrics.requests.labels(provider=provider.name, outcome=answer.outcome.value).inc()
         state.metrics.latency.labels(provider=provider.name).observe(elapsed)
         fields = {
             "request_id": request_id,
             "provider": provider.name,
-            "outcome": outcome.value,
-            "status": status,
+            "outcome": answer.outcome.value,
+            "status": answer.status,
             "latency_ms": round(elapsed * 1000, 2),
-            "reason": answer.get("reason"),
-            "detail": answer.get("detail"),
+            "reason": answer.body.get("reason"),
+            "detail": answer.body.get("detail"),
+            "error": answer.error,
         }
         log.info("webhook", extra={"fields": fields})
         return JSONResponse(
-            {"request_id": request_id, **answer},
-            status_code=status,
-            headers={"X-Request-Id": request_id},
+            {"request_id": request_id, **answer.body},
+            status_code=answer.status,
+            headers={**answer.headers, "X-Request-Id": request_id},
         )
 
     endpoint.__name__ = f"receive_{provider.name}_webhook"
@@ -151,8 +224,12 @@ def webhook_endpoint(provider: Provider) -> Callable[..., Awaitable[JSONResponse
 RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "In Kafka: the raw topic, or the DLQ with a reason"},
     400: {"description": "Missing or wrong signature, or a stale timestamp"},
+    408: {"description": "The body did not arrive in time"},
     413: {"description": "Body over the size limit"},
-    503: {"description": "Kafka did not take the write, or no secret configured: retry"},
+    503: {
+        "description": "Kafka did not take the write, too many requests in flight, or no "
+        "secret configured: retry"
+    },
 }
 REQUEST_BODY = {
     "requestBody": {

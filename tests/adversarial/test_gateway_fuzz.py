@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.intake import REQUEST_ID
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from streaming.settings import KafkaSettings
@@ -68,6 +69,7 @@ def gateway() -> Iterator[Gateway]:
         max_body_bytes=MAX_BODY,
         topic_prefix=PREFIX,
         kafka=kafka,
+        docs_enabled=True,  # schemathesis reads /openapi.json
     )
     app = create_app(settings)
     try:
@@ -195,6 +197,8 @@ def test_unsigned_and_badly_signed_requests_are_refused(gateway):
             response = gateway.client.post(f"/webhooks/{provider}", content=body, headers=headers)
             seen[response.status_code] += 1
             assert response.status_code in (400, 413), (provider, variant, response.status_code)
+            # Whatever X-Request-Id was sent, the one used is of the bounded shape.
+            assert REQUEST_ID.fullmatch(response.headers["x-request-id"]), headers
 
     refuse()
     assert seen[400] > 0

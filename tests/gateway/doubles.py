@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.publisher import Headers, PublishFailed
+from gateway.publisher import Headers, NotReady, PublishFailed, Unreadiness
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RecordingPublisher:
 
     async def ready(self) -> str:
         if self.failure is not None:
-            raise PublishFailed(self.failure)
+            raise NotReady(Unreadiness.KAFKA_UNREACHABLE, self.failure)
         return "recording"
 
     def close(self) -> None:

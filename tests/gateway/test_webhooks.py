@@ -9,8 +9,10 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.main import create_app
 from gateway.providers.square import sign_square
 from gateway.providers.stripe import sign_stripe
+from gateway.settings import GatewaySettings
 from tests.gateway.conftest import SQUARE_KEY, SQUARE_URL, STRIPE_SECRETS
 from tests.gateway.doubles import RecordingPublisher
 
@@ -225,3 +227,58 @@ def test_one_json_log_line_per_request_without_secrets_or_body(client, capsys):
     text = json.dumps(lines[0])
     assert "4242424242424242" not in text
     assert not any(secret in text for secret in STRIPE_SECRETS)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["x" * 129, "a b", "id;drop", '{"json":1}', "../../etc", "caf\u00e9", "tab\there", "ok*"],
+    ids=["too-long", "space", "semicolon", "json", "path", "non-ascii", "tab", "star"],
+)
+def test_an_unusable_request_id_is_replaced_and_logged(client, publisher, capsys, sent):
+    # Unroutable, so the request id is also the DLQ's Kafka key.
+    headers = {"X-Request-Id": sent.encode("utf-8")}
+    response = stripe_post(client, b"[]", **headers)
+    assert response.status_code == 202
+    generated = response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert response.json()["request_id"] == generated
+    [written] = publisher.written
+    assert (written.key, written.headers["request_id"]) == (generated, generated)
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    [replaced] = [line for line in logged if "replaced" in line["message"]]
+    assert replaced["request_id"] == generated
+    assert replaced["sent_length"] == len(sent.encode("utf-8"))
+
+
+@pytest.mark.parametrize("sent", ["a" * 128, "evt:1.2_3-x", "7"])
+def test_a_request_id_of_the_bounded_shape_is_kept(client, publisher, sent):
+    response = stripe_post(client, b"[]", **{"X-Request-Id": sent})
+    assert response.headers["x-request-id"] == sent
+    assert publisher.written[0].key == sent
+
+
+def test_a_503_tells_the_client_nothing_of_kafka(client, publisher, capsys):
+    publisher.failure = "delivery failed: Local: Message timed out (broker 10.1.2.3:9092)"
+    response = stripe_post(client, json.dumps(STRIPE_EVENT).encode(), **{"X-Request-Id": "r-503"})
+    assert response.status_code == 503
+    assert "10.1.2.3" not in response.text and "timed out" not in response.text
+    assert response.json()["detail"] == "the event could not be stored: retry later"
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "reason": "kafka_unreachable"}
+    # The whole story is in the logs.
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    [line] = [entry for entry in logged if entry.get("request_id") == "r-503"]
+    assert line["error"] == publisher.failure
+    [not_ready] = [entry for entry in logged if entry["message"] == "not ready"]
+    assert "10.1.2.3" in not_ready["detail"]
+
+
+def test_api_docs_are_off_unless_enabled(make_client, monkeypatch):
+    default = make_client()
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert default.get(path).status_code == 404, path
+    monkeypatch.setenv("GATEWAY_DOCS_ENABLED", "true")
+    enabled = TestClient(create_app(GatewaySettings(), RecordingPublisher()))
+    assert enabled.get("/openapi.json").json()["paths"].keys() >= {"/webhooks/stripe"}
+    assert enabled.get("/docs").status_code == 200

@@ -6,17 +6,20 @@ The worker, bridge and inference service run as subprocesses so they can be kill
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from temporalio.client import Client
 
 from bench.messages import unified_event
 from flink_jobs.enrichment_job import render_enrichment_job
 from flink_jobs.jobs import SqlJob
 from tests.workflows.harness import (
+    TEMPORAL,
     SideStream,
     TopicReader,
     produce_events,
@@ -24,6 +27,7 @@ from tests.workflows.harness import (
     wait_until,
 )
 from validation.tables import ENRICHMENT_TABLE, ensure_tables
+from workflows.ids import recovery_workflow_id
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +176,49 @@ def test_results_fall_back_while_inference_is_down_and_use_the_model_once_it_is_
         assert result["fraud_score"] == model[event["event_id"]]["fraud_score"]
     # The outage's results stay as they were: one each, still marked fallback.
     assert all(len(by_event[e["event_id"]]) == 1 for e in down)
+
+
+async def executions(task_queue: str, workflow_type: str) -> list[str]:
+    client = await Client.connect(TEMPORAL)
+    query = f"TaskQueue = '{task_queue}' AND WorkflowType = '{workflow_type}'"
+    return sorted([w.id async for w in client.list_workflows(query)])
+
+
+def test_an_event_redelivered_at_a_new_offset_gets_one_result_and_one_recovery(
+    stream: SideStream,
+):
+    """`payments.normalized` is written at least once: after a Flink restart the same
+    event can arrive again at a later offset, in another batch with another workflow id."""
+    worker, bridge = stream.worker(), stream.bridge()
+    worker.start()
+    bridge.start()
+    reader = TopicReader(stream.bootstrap, stream.sink_topic)
+    # One merchant: one partition, so offsets (and batches) follow the send order.
+    failed = unified_event(7, stream.suffix, "payment.failed", merchant_id="acct_one")
+    succeeded = unified_event(8, stream.suffix, merchant_id="acct_one")
+    produce_events(stream.bootstrap, stream.source_topic, [failed, succeeded])
+    reader.read_until({failed["event_id"], succeeded["event_id"]}, timeout=90)
+
+    # The same two events again, at new offsets, then one new event behind them: once its
+    # result is in, the batch holding the redeliveries has been enriched too.
+    marker = unified_event(9, stream.suffix, merchant_id="acct_one")
+    produce_events(stream.bootstrap, stream.source_topic, [failed, succeeded, marker])
+    by_event = reader.read_until({marker["event_id"]}, timeout=90)
+    reader.close()
+
+    def enrichments_listed() -> list[str]:  # the visibility store lags a little
+        return asyncio.run(executions(stream.task_queue, "EnrichmentWorkflow"))
+
+    wait_until(lambda: len(enrichments_listed()) >= 2, 15, 0.5, bridge.logs())
+    enrichments = enrichments_listed()
+    assert len(enrichments) == 2, (
+        f"the redeliveries were not in a batch of their own: {enrichments}"
+    )
+    assert {k: len(v) for k, v in by_event.items()} == {
+        failed["event_id"]: 1,
+        succeeded["event_id"]: 1,
+        marker["event_id"]: 1,
+    }, bridge.logs() + worker.logs()
+    assert by_event[failed["event_id"]][0]["workflow_id"] == enrichments[0]
+    recoveries = asyncio.run(executions(stream.task_queue, "PaymentRecoveryWorkflow"))
+    assert recoveries == [recovery_workflow_id(failed["event_id"])]

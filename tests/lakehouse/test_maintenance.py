@@ -9,12 +9,20 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from lakehouse.flink_commits import Protection
 from lakehouse.maintenance import (
+    PROTECTION_MARGIN_SECONDS,
     MaintenanceSettings,
+    TableMaintenance,
     compact,
+    describe,
+    duration_seconds,
+    expire_snapshots_statement,
+    expiry_retention,
     main,
-    maintenance_statements,
+    optimize_statement,
     quote,
+    remove_orphan_files_statement,
 )
 
 
@@ -45,19 +53,63 @@ def test_only_trino_literals_are_accepted(field, value):
         MaintenanceSettings(**{field: value})
 
 
-def test_statements_run_optimize_then_expiry_then_orphan_removal():
+def test_statements_carry_the_settings():
     table = f"{quote('lakehouse')}.{quote('payments_db')}.{quote('payment_charges')}"
-    settings = MaintenanceSettings(
-        file_size_threshold="64MB", snapshot_retention="2d", orphan_file_retention="8d"
+    settings = MaintenanceSettings(file_size_threshold="64MB", orphan_file_retention="8d")
+    assert optimize_statement(table, settings) == (
+        'ALTER TABLE "lakehouse"."payments_db"."payment_charges" '
+        "EXECUTE optimize(file_size_threshold => '64MB')"
     )
-    assert maintenance_statements(table, settings) == [
+    # The retention is the one expiry_retention chose (the configured one or longer).
+    assert expire_snapshots_statement(table, "7500s") == (
         'ALTER TABLE "lakehouse"."payments_db"."payment_charges" '
-        "EXECUTE optimize(file_size_threshold => '64MB')",
+        "EXECUTE expire_snapshots(retention_threshold => '7500s')"
+    )
+    assert remove_orphan_files_statement(table, settings) == (
         'ALTER TABLE "lakehouse"."payments_db"."payment_charges" '
-        "EXECUTE expire_snapshots(retention_threshold => '2d')",
-        'ALTER TABLE "lakehouse"."payments_db"."payment_charges" '
-        "EXECUTE remove_orphan_files(retention_threshold => '8d')",
-    ]
+        "EXECUTE remove_orphan_files(retention_threshold => '8d')"
+    )
+
+
+@pytest.mark.parametrize(
+    "literal, seconds",
+    [("0s", 0), ("1500ms", 1.5), ("2.5m", 150), ("12h", 43200), ("7d", 604800)],
+)
+def test_durations_are_read_as_trino_reads_them(literal, seconds):
+    assert duration_seconds(literal) == pytest.approx(seconds)
+
+
+NOW_MS = 1_800_000_000_000
+TWO_HOURS_AGO = Protection(since_ms=NOW_MS - 7_200_000, job_id="a1" * 16)
+
+
+def test_expiry_keeps_everything_a_restore_point_needs_and_a_margin():
+    # The 0 s local floor would expire the commit the savepoint's committer looks for.
+    assert expiry_retention("0s", TWO_HOURS_AGO, NOW_MS) == f"{7200 + PROTECTION_MARGIN_SECONDS}s"
+
+
+def test_a_longer_configured_retention_is_kept_as_it_is():
+    assert expiry_retention("1d", TWO_HOURS_AGO, NOW_MS) == "1d"
+
+
+def test_without_a_needed_snapshot_the_configured_retention_applies():
+    assert expiry_retention("0s", None, NOW_MS) == "0s"
+
+
+def test_the_report_says_which_job_held_history_back():
+    result = TableMaintenance(
+        "payment_charges",
+        files_before=40,
+        files_after=2,
+        snapshots_before=30,
+        snapshots_after=9,
+        seconds=1.2,
+        protected_retention="7500s",
+        protected_for_job="a1" * 16,
+    )
+    assert describe(result).endswith(
+        f"(kept 7500s of history for Flink job {'a1' * 16}'s restore point)"
+    )
 
 
 def test_identifiers_are_quoted():

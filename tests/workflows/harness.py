@@ -23,7 +23,9 @@ from confluent_kafka import Consumer, Producer
 from lakehouse.settings import REPO_ROOT
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
+from workflows.activities import PERSISTENCE_RETRIES_METRIC
 from workflows.attempts_store import drop_attempts_table
+from workflows.claims_store import drop_claims_table
 from workflows.cleanup import terminate_running
 from workflows.settings import WorkflowSettings
 
@@ -220,6 +222,7 @@ def side_stream(tmp_path: Path, **overrides: str) -> Iterator[SideStream]:
         "WORKFLOWS_CONSUMER_GROUP": f"it-bridge-{suffix}",
         "WORKFLOWS_INFERENCE_URL": stream.inference_url,
         "WORKFLOWS_RECOVERY_TABLE": stream.recovery_table,
+        "WORKFLOWS_CLAIMS_TABLE": f"it_enrichment_claims_{suffix}",
         "WORKFLOWS_BATCH_SIZE": "50",
         "WORKFLOWS_BATCH_MAX_WAIT_SECONDS": "1",
         "WORKFLOWS_BRIDGE_RETRY_SECONDS": "1",
@@ -235,7 +238,22 @@ def side_stream(tmp_path: Path, **overrides: str) -> Iterator[SideStream]:
             service.stop()
         asyncio.run(terminate_running(TEMPORAL, stream.task_queue, "test cleanup"))
         delete_topics(kafka, (stream.source_topic, stream.sink_topic))
-        drop_attempts_table(stream.settings().postgres_dsn, stream.recovery_table)
+        settings = stream.settings()
+        drop_attempts_table(settings.postgres_dsn, stream.recovery_table)
+        drop_claims_table(settings.postgres_dsn, settings.claims_table)
+
+
+def persistence_retries(metrics_port: int, activity: str) -> float:
+    """A worker's persistence-retry counter for one activity, from its Prometheus page."""
+    try:
+        page = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).text
+    except httpx.TransportError:
+        return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in page.splitlines()
+        if line.startswith(PERSISTENCE_RETRIES_METRIC) and f'activity="{activity}"' in line
+    )
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.5, message: str = "") -> None:
