@@ -11,7 +11,7 @@ RATE        ?= 1
 DURATION    ?= 60s
 TYPES       ?= charges,refunds,disputes,subscriptions
 
-.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs compact flink-sql trino dbt-build dagster demo bench test test-unit test-integration lint
+.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs compact flink-sql trino dbt-build dagster demo bench soak test test-unit test-integration lint
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,7 @@ help: ## List the targets
 $(SETUP_STAMP): pyproject.toml constraints/app.txt constraints/flink.txt deploy/local/jvm/pom.xml
 	@deploy/local/setup.sh
 
-setup: ## Install everything (venvs, JVM artifacts, PostgreSQL, Trino, Temporal CLI, JR); idempotent
+setup: ## Install everything (venvs, JVM artifacts, PostgreSQL, Trino, Temporal CLI, JR, vegeta); idempotent
 	@deploy/local/setup.sh
 
 up: $(SETUP_STAMP) ## Start the platform (runs setup first if needed) and wait until every service is ready
@@ -64,8 +64,8 @@ trino: $(SETUP_STAMP) ## Open the Trino CLI on `lakehouse` (needs `make up`)
 webhooks: $(SETUP_STAMP) ## Signed Stripe/Square webhooks to the gateway: WEBHOOK_RATE=50 DURATION=60s (needs `make up`)
 	@$(PY) -m gateway.simulator --rate $(or $(WEBHOOK_RATE),50) --duration $(DURATION)
 
-gateway: $(SETUP_STAMP) ## Run the webhook gateway alone on :8000 with the dev secrets of gateway/dev.env (`make up` already runs it)
-	@$(PY) -m gateway --env-file gateway/dev.env
+gateway: $(SETUP_STAMP) ## Run the webhook gateway alone on :8000 with the secrets `make up` generated into .run/secrets/gateway.env (`make up` already runs it)
+	@$(PY) -m gateway --env-file .run/secrets/gateway.env
 
 worker: $(SETUP_STAMP) ## Run a Temporal worker alone: enrichment and payment-recovery workflows (`make up` already runs one)
 	@$(PY) -m workflows.worker
@@ -88,6 +88,12 @@ train-model: $(SETUP_STAMP) ## Train the fraud/churn model into .run/models/ (de
 
 bench: $(SETUP_STAMP) ## Benchmarks (~1 h at full size; QUICK=1 for minutes, ONLY=gateway,flink,...): .run/bench/, bench/RESULTS.md (needs `make up`)
 	@$(PY) -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
+
+# RATE and DURATION default to the `load` target's values in this file; the soak has its
+# own (2000/s, 10m) unless they are given on the command line or in the environment.
+soak: $(SETUP_STAMP) ## End-to-end soak: webhooks at RATE=2000/s (vegeta) + JR (JR_RATE=200) for DURATION=10m, exact reconciliation (needs `make up`, `make submit`)
+	@deploy/local/build_vegeta.sh
+	@$(PY) -m bench.soak $(if $(filter-out file,$(origin RATE)),--rate $(RATE)) $(if $(filter-out file,$(origin DURATION)),--duration $(DURATION)) $(if $(JR_RATE),--jr-rate $(JR_RATE))
 
 demo: up ## The main job end to end on the local stack
 	@$(PY) -m deploy.local.demo

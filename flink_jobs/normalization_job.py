@@ -1,22 +1,24 @@
 """The normalisation job: Stripe and Square raw topics -> unified events (contract §5).
 
 Reads every provider's raw topic, maps each event to the unified schema by the provider's
-mapping (`normalization/`), runs the shared checks, drops redeliveries of a provider event
-id, and writes first deliveries to `payments` (Iceberg) and `payments.normalized` (Kafka,
-key merchant_id), everything else to `quarantine_payments` with its reasons.
+mapping (`normalization/`), runs the shared checks, and writes first deliveries to
+`payments` (Iceberg) and `payments.normalized` (Kafka, key merchant_id), later deliveries
+of a provider event id to `payment_redeliveries`, everything else to `quarantine_payments`
+with its reasons.
 
 Guarantees. Each raw message lands in exactly one place: `payments` (the first delivery
-of a provider event), `quarantine_payments` (with its reasons), or it is a redelivery of
-an event already in `payments` (same provider and provider event id; the row keeps the
-first delivery's Kafka coordinates, so reconciliation by topic/partition/offset accounts
-for every message, and the dedup operator's numRecordsIn - numRecordsOut in the web UI
-counts the redeliveries dropped). The Iceberg tables are exactly once (commits on
-checkpoints; the dedup state is in the same checkpoints). The dedup is Flink's
-keep-first-row deduplication on processing time: append-only, one small flag per event id,
-expiring after `dedup_ttl` (7 days at least). `payments.normalized` is at-least-once by
-default (after a failure, events since the last checkpoint are sent again; consumers are
-idempotent by event_id); `PAYSTREAM_NORMALIZATION_NORMALIZED_DELIVERY_GUARANTEE=exactly-once`
-switches to Kafka transactions, whose consumers must read_committed.
+of a provider event), `quarantine_payments` (with its reasons), or `payment_redeliveries`
+(a redelivery of an event already in `payments`: its own Kafka coordinates, the first
+delivery's, and its delivery number), so reconciliation by topic/partition/offset accounts
+for every message. The Iceberg tables are exactly once (commits on checkpoints; the
+delivery numbering's state is in the same checkpoints). The numbering is a processing-time
+OVER window per event id: append-only, one small accumulator per event id, expiring after
+`dedup_ttl` (7 days at least). `payments.normalized` is exactly once too: written in Kafka
+transactions that commit with each checkpoint (its consumers read_committed, and see an
+event up to a checkpoint interval later); after a failure the events since the last
+checkpoint are aborted and written again. At-least-once (set
+`PAYSTREAM_NORMALIZATION_NORMALIZED_DELIVERY_GUARANTEE`) shows them sooner, but twice after
+a failure.
 
 All of it is Flink SQL rendered from data; no Python runs per record, so the job has no
 Python UDF worker and nothing to tune for one. `build` wires the tables and views into a
@@ -138,7 +140,8 @@ def job_environment(settings: JobSettings, **overrides: str) -> dict[str, str]:
 
 
 def prepare_tables(settings: JobSettings, namespace: str | None = None) -> None:
-    """Creates `payments` and `quarantine_payments` (and their siblings) if missing."""
+    """Creates `payments`, `quarantine_payments`, `payment_redeliveries` (and their
+    siblings) if missing."""
     from lakehouse.clients import load_catalog
     from validation.tables import ensure_tables
 

@@ -9,7 +9,7 @@ from flink_jobs.jobs import JobSettings, SqlJob
 from flink_jobs.sql_template import render_sql_file
 from lakehouse.clients import load_catalog
 from lakehouse.settings import LakehouseSettings
-from validation.flink_sql import render_inserts, render_views
+from validation.flink_sql import raw_payload_column, render_inserts, render_views
 from validation.rules import EVENT_TYPES, EventType
 from validation.tables import ensure_tables
 
@@ -19,14 +19,14 @@ SQL = Path(__file__).resolve().parents[1] / "sql" / "validate_payment_events.sql
 
 
 def kafka_source(t: EventType, topic: str, bootstrap_servers: str, group_id: str) -> str:
-    """The topic's messages as raw text with their Kafka coordinates.
+    """The topic's messages as raw bytes, their stored form and their Kafka coordinates.
 
     Read as `raw`, never as `json`: a message that is not JSON must reach quarantine, and
     the json format can only fail the job or drop it. Offsets come from the job's
     checkpoints; a job started without state resumes from the group's committed offsets.
     """
     return f"""CREATE TEMPORARY TABLE raw_{t.name} (
-  payload STRING,
+  {raw_payload_column()},
   kafka_topic STRING METADATA FROM 'topic' VIRTUAL,
   kafka_partition INT METADATA FROM 'partition' VIRTUAL,
   kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,

@@ -6,8 +6,9 @@ unified column by the event type's mapping) and `<p>_unified` (the unified event
 The providers' views meet in `normalized_events`; then one chain for all of them:
 `normalized_parsed` (currency minor units, amount, timestamp pieces), `normalized_typed`
 (timestamps), `normalized_checked` (event id, the reasons in `normalization.reasons` order as
-`reasons_csv`, processing time). Valid events are deduplicated by event id, keeping the
-first delivery (`normalized_first_deliveries`), and shaped as `unified_payments`.
+`reasons_csv`, processing time). Valid events are numbered among the deliveries of their
+event id (`normalized_deliveries`); the first delivery is shaped as `unified_payments`, the
+later ones as `payment_redeliveries`.
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ from normalization.reasons import Reason
 from normalization.settings import NormalizationSettings
 from validation.currencies import MINOR_UNITS
 from validation.flink_sql import (
-    TRIM_PATTERN,
     fence,
     in_list,
     literal,
     minor_units_case,
+    raw_payload_column,
     timestamp_expression,
+    trimmed,
     view,
 )
+from validation.flink_sql import is_object_expression as strict_object_expression
 from validation.rules import (
     EPOCH_PATTERN,
     MAX_AMOUNT,
@@ -49,6 +52,8 @@ from validation.rules import (
 )
 from validation.tables import (
     FLINK_TYPES,
+    REDELIVERY_COLUMNS,
+    REDELIVERY_TABLE,
     TIMESTAMPTZ,
     UNIFIED_COLUMNS,
     UNIFIED_QUARANTINE_COLUMNS,
@@ -93,17 +98,19 @@ def raw_table(provider: ProviderMapping) -> str:
 
 
 def clean_text(expression: str) -> str:
-    """Trimmed text; NULL for the null-like tokens (contract §4)."""
-    trimmed = f"REGEXP_REPLACE({expression}, {literal(TRIM_PATTERN)}, '')"
+    """Trimmed text (TRIM: linear, unlike a regex); NULL for the null-like tokens (§4)."""
+    text = trimmed(expression)
     return (
-        f"CASE WHEN LOWER({trimmed}) IN {in_list(NULL_TOKENS)}"
-        f" THEN CAST(NULL AS STRING) ELSE {trimmed} END"
+        f"CASE WHEN LOWER({text}) IN {in_list(NULL_TOKENS)}"
+        f" THEN CAST(NULL AS STRING) ELSE {text} END"
     )
 
 
 def expression(e: Expr) -> str:
     if isinstance(e, Path):
-        return clean_text(f"JSON_VALUE(payload, {literal(e.path)})")
+        # A container is present, not missing: its JSON text, as validation.rules says.
+        path = literal(e.path)
+        return clean_text(f"COALESCE(JSON_VALUE(payload, {path}), JSON_QUERY(payload, {path}))")
     if isinstance(e, Const):
         return literal(e.value)
     if isinstance(e, FirstOf):
@@ -132,11 +139,8 @@ def metadata_json(members: Mapping[str, JsonFragment]) -> str:
 
 
 def is_object_expression() -> str:
-    return (
-        "COALESCE(payload IS JSON OBJECT"
-        " AND REGEXP(payload, '^[ \\t\\n\\r]*\\{')"
-        " AND REGEXP(payload, '\\}[ \\t\\n\\r]*$'), FALSE)"
-    )
+    """One JSON object and nothing after it, as the validation job checks (§4)."""
+    return strict_object_expression("payload")
 
 
 def envelope_view(p: ProviderMapping) -> str:
@@ -329,19 +333,57 @@ def unified_expressions() -> dict[str, str]:
     return {name: computed.get(name, name) for name, _ in UNIFIED_COLUMNS}
 
 
-def first_deliveries_view() -> str:
-    """Valid events, each provider event id once: its first delivery (append-only).
+# Where the deliveries view remembers a provider event's first delivery to be.
+FIRST_DELIVERY_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset")
 
-    Flink plans `ROW_NUMBER() ... ORDER BY proctime ASC` with `= 1` as a deduplication that
-    keeps one flag per key (state TTL: `table.exec.state.ttl`) and emits the first row at
-    once, never retracting it; later deliveries of the id are dropped there.
+
+def deliveries_view() -> str:
+    """Valid events, each numbered among the deliveries of its event id (append-only).
+
+    A processing-time OVER window from the first row of the key to the current one emits
+    each row at once, with its count and the first delivery's coordinates; its state is one
+    small accumulator per event id (TTL: `table.exec.state.ttl`). One operator decides both
+    which delivery is kept and which are dropped, so the two can never disagree.
     """
+    window = (
+        "PARTITION BY event_id ORDER BY proctime ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    )
+    types = dict(REDELIVERY_COLUMNS)
+    firsts = ", ".join(
+        f"FIRST_VALUE(CAST({name} AS {FLINK_TYPES[types[f'first_{name}']]})) OVER w AS first_{name}"
+        for name in FIRST_DELIVERY_COLUMNS
+    )
+    # FIRST_VALUE takes no TIMESTAMP_LTZ; the earliest receipt is when the event was first seen.
+    first_seen = "MIN(received_at) OVER w AS first_seen_at"
+    return (
+        "CREATE TEMPORARY VIEW normalized_deliveries AS\n"
+        f"SELECT *, COUNT(*) OVER w AS delivery_number, {firsts}, {first_seen}\n"
+        f"FROM normalized_checked\nWHERE reasons_csv = ''\nWINDOW w AS ({window});\n"
+    )
+
+
+def first_deliveries_view() -> str:
+    """Valid events, each provider event id once: its first delivery (append-only)."""
     columns = ", ".join(f"{sql} AS {name}" for name, sql in unified_expressions().items())
     return (
         "CREATE TEMPORARY VIEW unified_payments AS\n"
-        f"SELECT {columns}\nFROM (\n"
-        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY proctime ASC) AS delivery\n"
-        "  FROM normalized_checked\n  WHERE reasons_csv = ''\n)\nWHERE delivery = 1;\n"
+        f"SELECT {columns}\nFROM normalized_deliveries\nWHERE delivery_number = 1;\n"
+    )
+
+
+def redeliveries_view() -> str:
+    """Every later delivery of a provider event id, dropped from `unified_payments`."""
+    computed = {
+        "dropped_at": "processed_at",
+        "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
+    }
+    columns = ", ".join(
+        f"{computed[name]} AS {name}" if name in computed else name
+        for name, _ in REDELIVERY_COLUMNS
+    )
+    return (
+        "CREATE TEMPORARY VIEW payment_redeliveries AS\n"
+        f"SELECT {columns}\nFROM normalized_deliveries\nWHERE delivery_number > 1;\n"
     )
 
 
@@ -352,7 +394,7 @@ def render_views(providers: Iterable[ProviderMapping]) -> list[str]:
     for p in providers:
         statements += [envelope_view(p), mapped_view(p), unified_view(p)]
     statements += [events_view(providers), parsed_view(), typed_view(), checked_view()]
-    statements.append(first_deliveries_view())
+    statements += [deliveries_view(), first_deliveries_view(), redeliveries_view()]
     return statements
 
 
@@ -360,13 +402,14 @@ def render_views(providers: Iterable[ProviderMapping]) -> list[str]:
 
 
 def kafka_source(p: ProviderMapping, settings: NormalizationSettings) -> str:
-    """The provider's raw topic: each message's bytes as text, with its coordinates.
+    """The provider's raw topic: each message's bytes, their stored form (`payload`, text
+    when UTF-8, else marked base64: validation.rules), with its coordinates.
 
     Read as `raw`, never as `json`: a message that is not JSON must reach quarantine, and
     the json format can only fail the job or drop it.
     """
     return f"""CREATE TEMPORARY TABLE {raw_table(p)} (
-  payload STRING,
+  {raw_payload_column()},
   kafka_topic STRING METADATA FROM 'topic' VIRTUAL,
   kafka_partition INT METADATA FROM 'partition' VIRTUAL,
   kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
@@ -394,13 +437,19 @@ def kafka_columns(columns: Columns) -> str:
     )
 
 
+def transactional_options(settings: NormalizationSettings) -> str:
+    """The exactly-once sink's options: its transactions' names and how long they may stay
+    open (the connector's default, 1 h, is more than a default broker accepts)."""
+    timeout_ms = int(settings.normalized_transaction_timeout.total_seconds() * 1000)
+    return (
+        f",\n  'sink.transactional-id-prefix' = {literal(settings.transactional_id_prefix)}"
+        f",\n  'properties.transaction.timeout.ms' = '{timeout_ms}'"
+    )
+
+
 def kafka_sink(settings: NormalizationSettings) -> str:
     guarantee = settings.normalized_delivery_guarantee
-    transactional = (
-        f",\n  'sink.transactional-id-prefix' = {literal(settings.job_name)}"
-        if guarantee == "exactly-once"
-        else ""
-    )
+    transactional = transactional_options(settings) if guarantee == "exactly-once" else ""
     return f"""CREATE TEMPORARY TABLE normalized_topic (
   {kafka_columns(UNIFIED_COLUMNS)}
 ) WITH (
@@ -421,7 +470,8 @@ def table_name(settings: NormalizationSettings, table: str) -> str:
 
 
 def render_inserts(settings: NormalizationSettings) -> list[str]:
-    """Valid first deliveries to the table and the topic; the rest to quarantine."""
+    """Valid first deliveries to the table and the topic, invalid messages to quarantine,
+    and the redeliveries dropped to their table: every message lands in exactly one."""
     unified = ", ".join(name for name, _ in UNIFIED_COLUMNS)
     as_text = ", ".join(
         f"DATE_FORMAT({name}, {literal(RFC3339_UTC)}) AS {name}" if kind == TIMESTAMPTZ else name
@@ -444,4 +494,6 @@ def render_inserts(settings: NormalizationSettings) -> list[str]:
         f"INSERT INTO normalized_topic\nSELECT {as_text}\nFROM unified_payments",
         f"INSERT INTO {table_name(settings, UNIFIED_QUARANTINE_TABLE)}\nSELECT {quarantine}\n"
         "FROM normalized_checked\nWHERE reasons_csv <> ''",
+        f"INSERT INTO {table_name(settings, REDELIVERY_TABLE)}\nSELECT *\n"
+        "FROM payment_redeliveries",
     ]

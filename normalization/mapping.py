@@ -6,8 +6,9 @@ each unified column, which JSON path of the message holds it. `normalization.fli
 renders these into Flink SQL; a third provider is one more module like `stripe.py`.
 
 Every path yields text: the JSON scalar at that path, trimmed, with the null-like tokens
-of `validation.rules.NULL_TOKENS` turned into NULL. Objects and arrays are not scalars and
-yield NULL, except where a `JsonFragment` asks for them (the `metadata` column).
+of `validation.rules.NULL_TOKENS` turned into NULL. An object or array yields its compact
+JSON text, as in `validation.rules`: present, so never "missing" (an amount that is an
+object is INVALID_AMOUNT).
 """
 
 from __future__ import annotations

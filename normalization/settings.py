@@ -7,10 +7,11 @@ own: `source_topics` (provider -> raw topic, defaults from the mappings), `norma
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.settings import LakehouseSettings
@@ -21,6 +22,29 @@ JOB_NAME = "payments-normalization"
 # A provider retries a webhook for up to 3 days (Stripe) or 24 hours (Square); a week
 # of state covers those and a replay of the raw topics' 7-day retention.
 MIN_DEDUP_TTL = timedelta(days=7)
+# Kafka aborts a transaction left open longer than this. A checkpoint's transaction stays
+# open until the checkpoint completes, and after a failure until the restarted job commits
+# it from its state, so the timeout covers a checkpoint interval plus a recovery; the broker
+# refuses more than its transaction.max.timeout.ms (Kafka's default 15 min, 1 h locally).
+DEFAULT_TRANSACTION_TIMEOUT = timedelta(minutes=15)
+# Flink's duration syntax as the job settings write it: "5s", "500 ms", "1 min"; no unit
+# means milliseconds.
+FLINK_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h|d)?\s*$")
+FLINK_DURATION_UNITS = {
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "min": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+}
+
+
+def flink_duration(text: str) -> timedelta:
+    match = FLINK_DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a Flink duration: {text!r} (say e.g. 5s, 500ms, 1min)")
+    return int(match[1]) * FLINK_DURATION_UNITS[match[2] or "ms"]
 
 
 class NormalizationSettings(BaseSettings):
@@ -39,10 +63,12 @@ class NormalizationSettings(BaseSettings):
     parallelism: int = Field(default=1, ge=1)
     # How long a provider event id is remembered to drop its redeliveries.
     dedup_ttl: timedelta = MIN_DEDUP_TTL
-    # At-least-once: after a failure the events since the last checkpoint are sent to
-    # payments.normalized again (the tables stay exactly once); consumers are idempotent
-    # by event_id. Exactly-once makes them wait for each checkpoint (read_committed).
-    normalized_delivery_guarantee: Literal["at-least-once", "exactly-once"] = "at-least-once"
+    # Exactly-once: payments.normalized is written in Kafka transactions committed with each
+    # checkpoint, so a read_committed consumer sees every event once, also across failures
+    # (the events since the last checkpoint are aborted and sent again). At-least-once
+    # shows them sooner but twice after a failure.
+    normalized_delivery_guarantee: Literal["at-least-once", "exactly-once"] = "exactly-once"
+    normalized_transaction_timeout: timedelta = DEFAULT_TRANSACTION_TIMEOUT
 
     @field_validator("dedup_ttl")
     @classmethod
@@ -58,6 +84,23 @@ class NormalizationSettings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown providers {sorted(unknown)}")
         return topics
+
+    @model_validator(mode="after")
+    def _transactions_outlast_a_checkpoint(self) -> NormalizationSettings:
+        interval = flink_duration(self.checkpoint_interval)
+        if self.normalized_transaction_timeout <= interval:
+            raise ValueError(
+                f"normalized_transaction_timeout ({self.normalized_transaction_timeout}) must be"
+                f" longer than the checkpoint interval ({interval}): Kafka would abort"
+                " transactions before their checkpoint commits them"
+            )
+        return self
+
+    @property
+    def transactional_id_prefix(self) -> str:
+        """Unique per job (the submitter never runs two jobs of one name): a job's restart
+        aborts the transactions its crashed run left open, and only those."""
+        return f"{self.job_name}.normalized"
 
     def topic_of(self, provider: str) -> str:
         default = next(p.topic for p in PROVIDERS if p.name == provider)

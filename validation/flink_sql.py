@@ -1,7 +1,8 @@
 """The rules of `validation.rules`, rendered as Flink SQL.
 
-For an event type `t` reading from a table with the raw-message columns (`payload`,
-`kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp`), `render_views` creates
+For an event type `t` reading from a table with the raw-message columns (`payload`, the
+message's stored form from `raw_payload_column`, `kafka_topic`, `kafka_partition`,
+`kafka_offset`, `kafka_timestamp`), `render_views` creates
 a chain of temporary views, one concern each, ending in `t_checked`: every normalised
 field, `amount_minor`, and `reasons_csv` (the failed checks in contract order, '' when
 none). `render_inserts` writes `t_checked` to the bronze and quarantine tables.
@@ -21,8 +22,10 @@ from validation.rules import (
     MAX_AMOUNT,
     NULL_TOKENS,
     NUMERIC_PATTERN,
+    RAW_PAYLOAD_BASE64_PREFIX,
     TIMESTAMP_ISO_PATTERN,
     TIMESTAMP_UTC_PATTERN,
+    WHITESPACE,
     EventType,
     Field,
     Kind,
@@ -31,9 +34,12 @@ from validation.rules import (
 from validation.tables import bronze_columns, quarantine_columns
 
 RAW_COLUMNS = ("payload", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
-TRIM_PATTERN = r"^[ \t\n\r]+|[ \t\n\r]+$"
 PARSED_DECIMAL = f"DECIMAL({AMOUNT_PARSE_PRECISION}, {AMOUNT_PARSE_SCALE})"
 MAX_OFFSET_HOURS = 18
+# MAX_AMOUNT as the amount checks compare it: the power of ten of its first digit, and
+# its significant digits.
+MAX_AMOUNT_ADJUSTED = MAX_AMOUNT.adjusted()
+MAX_AMOUNT_SIGNIFICANT = "".join(map(str, MAX_AMOUNT.as_tuple().digits)).strip("0")
 
 
 def literal(text: str) -> str:
@@ -42,6 +48,61 @@ def literal(text: str) -> str:
 
 def in_list(values: list[str] | tuple[str, ...]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+def trimmed(expression: str) -> str:
+    """`expression` without leading and trailing whitespace (`validation.rules.WHITESPACE`).
+
+    TRIM, never a regular expression: `[ ]+$` tries every space of a long run in the
+    middle of the text, which is quadratic (80,000 spaces take over a minute).
+    """
+    characters = " || ".join(f"CHR({ord(c)})" for c in WHITESPACE)
+    return f"TRIM(BOTH {characters} FROM {expression})"
+
+
+def raw_payload_expression(message: str) -> str:
+    """The stored form of the message's bytes (`validation.rules.RAW_PAYLOAD_BASE64_PREFIX`).
+
+    The bytes are UTF-8 when decoding and encoding again gives them back (DECODE replaces
+    what is not UTF-8).
+    """
+    text = f"DECODE({message}, 'UTF-8')"
+    prefix = literal(RAW_PAYLOAD_BASE64_PREFIX)
+    return (
+        f"CASE WHEN {message} IS NULL THEN CAST(NULL AS STRING)"
+        f" WHEN ENCODE({text}, 'UTF-8') = {message} AND NOT STARTSWITH({text}, {prefix})"
+        f" THEN {text} ELSE {prefix} || TO_BASE64({message}) END"
+    )
+
+
+def raw_payload_column(message: str = "message") -> str:
+    """A source table's column definitions: the message's bytes and its stored form.
+
+    A table of `raw` format has one physical column, the bytes exactly as Kafka holds
+    them; read as STRING, the format would replace what is not UTF-8. `payload` is
+    computed from them, once per row (`fence`).
+    """
+    return f"{message} BYTES,\n  payload AS {fence(raw_payload_expression(message))}"
+
+
+def is_object_expression(payload: str = "payload") -> str:
+    """Is the message one JSON object, with nothing after it but whitespace?
+
+    Jackson ignores what follows the first value (`{...} x` passes IS JSON OBJECT), so the
+    message is also checked wrapped: as the only element of an array and as the value of
+    a member. Text after the object would have to start with `]` to keep the array valid
+    and with `}` to keep the object valid, or with `,` followed by both a value and a
+    member name: no text does both, so only whitespace passes.
+    """
+    in_array = f"('[' || {payload} || ']') IS JSON ARRAY"
+    in_object = f"('{{\"k\":' || {payload} || '}}') IS JSON OBJECT"
+    return f"COALESCE({payload} IS JSON OBJECT AND {in_array} AND {in_object}, FALSE)"
+
+
+def member_text(f: Field) -> str:
+    """The member's text (`validation.rules`): a scalar's, or a container's JSON text."""
+    path = literal(f"$.{f.name}")
+    return f"COALESCE(JSON_VALUE(payload, {path}), JSON_QUERY(payload, {path}))"
 
 
 def text_column(f: Field) -> str:
@@ -69,17 +130,8 @@ def view(name: str, select: list[str], source: str, where: str | None = None) ->
 
 def extracted_view(t: EventType, source: str) -> str:
     """Is the message a JSON object, and each member's text, trimmed."""
-    is_object = (
-        "COALESCE(payload IS JSON OBJECT"
-        " AND REGEXP(payload, '^[ \\t\\n\\r]*\\{')"
-        " AND REGEXP(payload, '\\}[ \\t\\n\\r]*$'), FALSE) AS is_object"
-    )
-    select = [*RAW_COLUMNS, is_object]
-    select += [
-        fence(f"REGEXP_REPLACE(JSON_VALUE(payload, '$.{f.name}'), {literal(TRIM_PATTERN)}, '')")
-        + f" AS {f.name}_trimmed"
-        for f in t.fields
-    ]
+    select = [*RAW_COLUMNS, f"{is_object_expression()} AS is_object"]
+    select += [f"{fence(trimmed(member_text(f)))} AS {f.name}_trimmed" for f in t.fields]
     return view(f"{t.name}_extracted", select, source)
 
 
@@ -109,6 +161,59 @@ def minor_units_case(currency: str) -> str:
     return f"CASE {whens} END"
 
 
+def amount_pieces(text: str) -> list[str]:
+    """The numeric text's sign, digits (integer and fraction together), decimals written
+    and exponent; `amount_is_number` is false for text outside the bounded grammar."""
+    numeric = literal(NUMERIC_PATTERN)
+    sign, integer, fraction, exponent = (
+        f"REGEXP_EXTRACT({text}, {numeric}, {group})" for group in (1, 2, 3, 4)
+    )
+    pieces = {
+        "is_number": f"COALESCE(REGEXP({text}, {numeric}), FALSE)",
+        "negative_sign": f"{sign} = '-'",
+        "digits": f"{integer} || COALESCE({fraction}, '')",
+        "fraction_length": f"CHAR_LENGTH(COALESCE({fraction}, ''))",
+        "exponent": f"COALESCE(CAST({exponent} AS INT), 0)",
+    }
+    return [f"{fence(sql)} AS amount_{name}" for name, sql in pieces.items()]
+
+
+def amount_facts() -> list[str]:
+    """What the amount checks need, exactly, from the text: no rounding anywhere.
+
+    The value is digits x 10^(exponent - fraction_length). `amount_scale` is how many
+    decimals it needs (trailing zeros ignored; <= 0 for a whole number) and
+    `amount_adjusted` the power of ten of its first significant digit.
+    """
+    digits = "amount_digits"
+    significant = f"TRIM(BOTH '0' FROM {digits})"
+    trailing_zeros = f"CHAR_LENGTH({digits}) - CHAR_LENGTH(TRIM(TRAILING '0' FROM {digits}))"
+    leading_zeros = f"CHAR_LENGTH({digits}) - CHAR_LENGTH(TRIM(LEADING '0' FROM {digits}))"
+    facts = {
+        "significant": significant,
+        "zero": f"{significant} = ''",
+        "scale": f"amount_fraction_length - amount_exponent - ({trailing_zeros})",
+        "adjusted": (
+            f"CHAR_LENGTH({digits}) - ({leading_zeros}) - 1"
+            " - amount_fraction_length + amount_exponent"
+        ),
+    }
+    return [f"{fence(sql)} AS amount_{name}" for name, sql in facts.items()]
+
+
+def amount_value() -> str:
+    """The amount as DECIMAL(38, 18), where that holds it exactly; NULL elsewhere.
+
+    Cast only then: the cast scales the number to 18 decimals, and its cost grows with
+    the exponent.
+    """
+    fits = (
+        f"amount_zero OR (amount_adjusted < {AMOUNT_PARSE_PRECISION - AMOUNT_PARSE_SCALE}"
+        f" AND amount_scale <= {AMOUNT_PARSE_SCALE})"
+    )
+    return f"CASE WHEN amount_is_number AND ({fits}) THEN CAST(amount_text AS {PARSED_DECIMAL}) END"
+
+
 def parsed_view(t: EventType) -> str:
     """Numbers, currencies' minor units, and the pieces of each timestamp form."""
     numeric = literal(NUMERIC_PATTERN)
@@ -116,10 +221,7 @@ def parsed_view(t: EventType) -> str:
     for f in t.fields:
         text = text_column(f)
         if f.kind is Kind.AMOUNT:
-            amount = (
-                f"CASE WHEN REGEXP({text}, {numeric}) THEN TRY_CAST({text} AS {PARSED_DECIMAL}) END"
-            )
-            select.append(f"{fence(amount)} AS amount_value")
+            select += amount_pieces(text)
         elif f.kind is Kind.NUMBER:
             select.append(
                 f"CASE WHEN REGEXP({text}, {numeric}) THEN TRY_CAST({text} AS DOUBLE) END"
@@ -194,18 +296,27 @@ def typed_view(t: EventType) -> str:
         for f in t.fields
         if f.kind is Kind.TIMESTAMP
     ]
-    select.append(
-        # Cast back to the parsed type: compared as they are, Flink would bring both sides
-        # to a common decimal type with fewer decimals and lose exactly what is checked.
-        per_minor_units(f"amount_value <> CAST(ROUND(amount_value, {{scale}}) AS {PARSED_DECIMAL})")
-        + " AS amount_too_precise"
-    )
+    select += amount_facts()
     return view(f"{t.name}_typed", select, f"{t.name}_parsed")
+
+
+def amount_view(t: EventType) -> str:
+    select = ["*", f"{fence(amount_value())} AS amount_value"]
+    return view(f"{t.name}_amounts", select, f"{t.name}_typed")
 
 
 def reason_conditions(t: EventType) -> list[tuple[Reason, str]]:
     """Each reason with the condition under which it applies, in contract order."""
-    negative = "amount_value < 0" if t.zero_amount_allowed else "amount_value <= 0"
+    positive = "NOT amount_negative_sign AND NOT amount_zero"
+    nonpositive = (
+        "amount_negative_sign AND NOT amount_zero"
+        if t.zero_amount_allowed
+        else "(amount_negative_sign OR amount_zero)"
+    )
+    too_large = (
+        f"amount_adjusted > {MAX_AMOUNT_ADJUSTED} OR (amount_adjusted = {MAX_AMOUNT_ADJUSTED}"
+        f" AND amount_significant > {literal(MAX_AMOUNT_SIGNIFICANT)})"
+    )
     return [
         (Reason.MALFORMED_JSON, "NOT is_object"),
         (t.missing_id_reason, f"is_object AND {t.id_field} IS NULL"),
@@ -213,11 +324,14 @@ def reason_conditions(t: EventType) -> list[tuple[Reason, str]]:
         (Reason.MISSING_CURRENCY, "is_object AND currency IS NULL"),
         (Reason.INVALID_CURRENCY, "currency IS NOT NULL AND minor_units IS NULL"),
         (Reason.MISSING_AMOUNT, "is_object AND amount_text IS NULL"),
-        (Reason.INVALID_AMOUNT, "amount_text IS NOT NULL AND amount_value IS NULL"),
-        (Reason.INVALID_AMOUNT_NEGATIVE, negative),
-        (Reason.INVALID_AMOUNT_TOO_LARGE, f"amount_value > {MAX_AMOUNT}"),
+        (Reason.INVALID_AMOUNT, "amount_text IS NOT NULL AND NOT amount_is_number"),
+        (Reason.INVALID_AMOUNT_NEGATIVE, f"amount_is_number AND {nonpositive}"),
+        (Reason.INVALID_AMOUNT_TOO_LARGE, f"amount_is_number AND {positive} AND ({too_large})"),
         # Needs a valid currency: skipped (NULL minor units) after an invalid one.
-        (Reason.INVALID_AMOUNT_PRECISION, "amount_too_precise"),
+        (
+            Reason.INVALID_AMOUNT_PRECISION,
+            "amount_is_number AND NOT amount_zero AND amount_scale > minor_units",
+        ),
         (Reason.MISSING_CREATED_AT, "is_object AND created_at_text IS NULL"),
         (Reason.INVALID_TIMESTAMP, "created_at_text IS NOT NULL AND created_at IS NULL"),
         (Reason.MISSING_STATUS, "is_object AND status IS NULL"),
@@ -235,13 +349,20 @@ def checked_view(t: EventType) -> str:
         per_minor_units("CAST(amount_value * {factor} AS BIGINT)") + " AS amount_minor",
         f"CONCAT_WS(',',\n    {cases}\n  ) AS reasons_csv",
     ]
-    return view(f"{t.name}_checked", select, f"{t.name}_typed")
+    return view(f"{t.name}_checked", select, f"{t.name}_amounts")
 
 
 def render_views(t: EventType, source: str) -> str:
     """Every view of `t`, reading the raw messages from `source`."""
     return "\n".join(
-        [extracted_view(t, source), cleaned_view(t), parsed_view(t), typed_view(t), checked_view(t)]
+        [
+            extracted_view(t, source),
+            cleaned_view(t),
+            parsed_view(t),
+            typed_view(t),
+            amount_view(t),
+            checked_view(t),
+        ]
     )
 
 

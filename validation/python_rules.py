@@ -1,28 +1,36 @@
 """The rules of `validation.rules`, evaluated in Python.
 
-It mirrors the Flink SQL rendering step by step (JSON text of numbers, trimming, decimal
-parsing and rounding, timestamp forms), so the two agree on every case of the parity table.
+It mirrors the Flink SQL rendering: the message's stored form, JSON as Jackson reads it
+(strict about trailing content, with Jackson's limits), each member's text (numbers as
+decimals, containers as Jackson's JSON text), trimming, exact amount checks and the
+timestamp forms, so the two agree on every case of the parity table.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import Decimal
 from typing import Any
 
 from validation.currencies import MINOR_UNITS
 from validation.rules import (
-    AMOUNT_PARSE_PRECISION,
-    AMOUNT_PARSE_SCALE,
     EPOCH_MILLIS_FROM,
     EPOCH_MILLIS_MAX,
     EPOCH_PATTERN,
+    JSON_MAX_DEPTH,
+    JSON_MAX_NAME_LENGTH,
+    JSON_MAX_NUMBER_DIGITS,
     MAX_AMOUNT,
     NULL_TOKENS,
     NUMERIC_PATTERN,
+    RAW_PAYLOAD_BASE64_PREFIX,
     TIMESTAMP_ISO_PATTERN,
     TIMESTAMP_UTC_PATTERN,
     WHITESPACE,
@@ -35,9 +43,8 @@ _NUMERIC = re.compile(NUMERIC_PATTERN)
 _TIMESTAMP_UTC = re.compile(TIMESTAMP_UTC_PATTERN)
 _TIMESTAMP_ISO = re.compile(TIMESTAMP_ISO_PATTERN)
 _EPOCH = re.compile(EPOCH_PATTERN)
-_SCALE = Decimal(1).scaleb(-AMOUNT_PARSE_SCALE)
-_INTEGER_DIGITS = AMOUNT_PARSE_PRECISION - AMOUNT_PARSE_SCALE
-_DECIMAL_CONTEXT = Context(prec=AMOUNT_PARSE_PRECISION + 10, rounding=ROUND_HALF_UP)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
 MAX_OFFSET_HOURS = 18
 
 
@@ -45,7 +52,44 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)
+def _number(text: str) -> Decimal:
+    if sum(c.isdigit() for c in text) > JSON_MAX_NUMBER_DIGITS:
+        raise ValueError("number longer than Jackson reads")
+    return Decimal(text)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if any(len(name.encode("utf-16-le")) // 2 > JSON_MAX_NAME_LENGTH for name, _ in pairs):
+        raise ValueError("member name longer than Jackson reads")
+    return dict(pairs)  # a repeated name: its last value, at its first place, as Jackson
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object,
+    parse_float=_number,
+    parse_int=_number,
+    parse_constant=_reject_constant,
+)
+
+
+def stored_payload(message: bytes | None) -> str | None:
+    """`raw_payload` of a message: its text if UTF-8, else the marked base64 of its bytes."""
+    if message is None:
+        return None
+    try:
+        text = message.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not text.startswith(RAW_PAYLOAD_BASE64_PREFIX):
+        return text
+    return RAW_PAYLOAD_BASE64_PREFIX + base64.b64encode(message).decode("ascii")
+
+
+def message_bytes(raw_payload: str) -> bytes:
+    """The message's bytes from its `raw_payload`: the inverse of `stored_payload`."""
+    if raw_payload.startswith(RAW_PAYLOAD_BASE64_PREFIX):
+        return base64.b64decode(raw_payload[len(RAW_PAYLOAD_BASE64_PREFIX) :], validate=True)
+    return raw_payload.encode("utf-8")
 
 
 @dataclass
@@ -63,28 +107,81 @@ class Outcome:
         return self.event_type.bronze_table if self.valid else self.event_type.quarantine_table
 
 
+def nesting_depth(text: str) -> int:
+    """How deep the message's arrays and objects nest, outside strings."""
+    if text.count("[") + text.count("{") <= JSON_MAX_DEPTH:
+        return 0  # cannot be too deep: not worth the scan
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@contextmanager
+def recursion_room(frames: int = JSON_MAX_DEPTH + 100) -> Iterator[None]:
+    """Room for `frames` more nested calls: json and the JSON text recurse per level."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + frames)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def parse_object(payload: str | None) -> dict[str, Any] | None:
-    """The message as a JSON object, or None; like Jackson, text after the object is ignored."""
-    if payload is None:
-        return None
-    text = payload.strip(WHITESPACE)
-    if not (text.startswith("{") and text.endswith("}")):
+    """The message as a JSON object, or None: anything but whitespace after it is not JSON."""
+    if payload is None or nesting_depth(payload) > JSON_MAX_DEPTH:
         return None
     try:
-        value, _ = _DECODER.raw_decode(text)
+        with recursion_room():
+            value = _DECODER.decode(payload)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
 
+def number_text(value: Decimal) -> str:
+    """A JSON number as Flink's JSON functions write it (Java's BigDecimal has no -0)."""
+    return str(value.copy_abs() if value.is_zero() else value)
+
+
+# Jackson's escapes: the short ones where JSON has them, \u00XX for other control characters.
+_ESCAPES = {i: f"\\u{i:04X}" for i in range(0x20)} | {
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
+    ord("\b"): "\\b",
+    ord("\t"): "\\t",
+    ord("\n"): "\\n",
+    ord("\f"): "\\f",
+    ord("\r"): "\\r",
+}
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text of a parsed value, as JSON_QUERY serialises it."""
+    if isinstance(value, dict):
+        members = (json_text(k) + ":" + json_text(v) for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.translate(_ESCAPES) + '"'
+    if value is None:
+        return "null"
+    return json_value(value) or ""
+
+
 def json_value(value: Any) -> str | None:
-    """What SQL's JSON_VALUE returns for a member: scalars as text, containers as NULL."""
+    """A member's text (`validation.rules`): scalars as text, containers as JSON text."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return str(value)
+        return number_text(value)
     if isinstance(value, str):
         return value
+    if isinstance(value, dict | list):
+        return json_text(value)
     return None
 
 
@@ -107,20 +204,20 @@ def normalise_text(kind: Kind, text: str | None) -> str | None:
 
 
 def parse_amount(text: str | None) -> Decimal | None:
-    """DECIMAL(38, 18) of a numeric text, rounded half-up; None when not numeric or too big."""
+    """The exact value of a numeric text within the grammar's bounds; None otherwise."""
     if text is None or not _NUMERIC.match(text):
         return None
-    with localcontext(_DECIMAL_CONTEXT):
-        try:
-            value = Decimal(text)
-            if value.is_zero():
-                return Decimal(0).quantize(_SCALE)
-            if value.adjusted() >= _INTEGER_DIGITS:
-                return None
-            rounded = value.quantize(_SCALE)
-        except InvalidOperation:
-            return None
-    return None if rounded.adjusted() >= _INTEGER_DIGITS else rounded
+    return Decimal(text)  # exact whatever the context: the grammar bounds its size
+
+
+def decimals(value: Decimal) -> int:
+    """How many decimals the value needs, trailing zeros ignored (10.50 -> 1, 1E+2 -> 0)."""
+    if value.is_zero():
+        return 0
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite: the grammar has no NaN or Infinity
+    written = "".join(map(str, digits))
+    return max(0, -(exponent + len(written) - len(written.rstrip("0"))))
 
 
 def parse_number(text: str | None) -> float | None:
@@ -178,18 +275,22 @@ def amount_reasons(
         reasons.append(Reason.INVALID_AMOUNT_NEGATIVE)
     if amount > MAX_AMOUNT:
         reasons.append(Reason.INVALID_AMOUNT_TOO_LARGE)
-    if minor_units is not None and amount.scaleb(minor_units) % 1 != 0:
+    if minor_units is not None and decimals(amount) > minor_units:
         reasons.append(Reason.INVALID_AMOUNT_PRECISION)
     return reasons
 
 
-def validate(event_type: EventType, payload: str | None) -> Outcome:
-    """Normalises one raw message and lists every check it fails, in contract order."""
+def validate(event_type: EventType, payload: str | bytes | None) -> Outcome:
+    """Normalises one raw message (its bytes, or its stored text) and lists every check it
+    fails, in contract order."""
+    if isinstance(payload, bytes):
+        payload = stored_payload(payload)
     document = parse_object(payload)
     if document is None:
         return Outcome(event_type, [Reason.MALFORMED_JSON])
 
-    texts = {f.name: json_value(document.get(f.name)) for f in event_type.fields}
+    with recursion_room():
+        texts = {f.name: json_value(document.get(f.name)) for f in event_type.fields}
     values: dict[str, Any] = {}
     for f in event_type.fields:
         if f.kind is Kind.AMOUNT:

@@ -76,6 +76,8 @@ def bronze_columns(t: EventType) -> Columns:
 
 def quarantine_columns(t: EventType) -> Columns:
     return [
+        # The message exactly as read: its text, or `base64:` and its bytes when they are
+        # not UTF-8 (validation.rules.RAW_PAYLOAD_BASE64_PREFIX).
         ("raw_payload", STRING),
         ("rejection_reason", STRING),
         ("rejection_reasons", STRINGS),
@@ -198,6 +200,44 @@ ENRICHMENT_COLUMNS: Columns = [
     ("workflow_id", STRING),
     ("enriched_at", TIMESTAMPTZ),
 ]
+# Messages of `payments.enriched` that are not a valid result (§6), with section 4's
+# quarantine columns, and the event id when it could be read.
+ENRICHMENT_QUARANTINE_TABLE = "quarantine_payment_enrichments"
+ENRICHMENT_QUARANTINE_COLUMNS: Columns = [
+    ("raw_payload", STRING),
+    ("rejection_reason", STRING),
+    ("rejection_reasons", STRINGS),
+    ("quarantine_timestamp", TIMESTAMPTZ),
+    ("kafka_topic", STRING),
+    ("kafka_partition", INT),
+    ("kafka_offset", BIGINT),
+    ("kafka_timestamp", TIMESTAMPTZ),
+    ("event_id", STRING),
+]
+
+# One row per redelivery the normalisation job drops (a provider event id it has already
+# written to `payments`): the dropped message's coordinates next to those of the delivery
+# kept, so reconciliation accounts for every raw message by topic/partition/offset.
+# `delivery_number` counts the provider event's deliveries (2 for the first redelivery);
+# `first_seen_at` is the event's earliest receipt, `received_at` this delivery's.
+REDELIVERY_TABLE = "payment_redeliveries"
+REDELIVERY_COLUMNS: Columns = [
+    ("event_id", STRING),
+    ("provider", STRING),
+    ("provider_event_id", STRING),
+    ("provider_event_type", STRING),
+    ("delivery_number", BIGINT),
+    ("kafka_topic", STRING),
+    ("kafka_partition", INT),
+    ("kafka_offset", BIGINT),
+    ("kafka_timestamp", TIMESTAMPTZ),
+    ("received_at", TIMESTAMPTZ),
+    ("first_kafka_topic", STRING),
+    ("first_kafka_partition", INT),
+    ("first_kafka_offset", BIGINT),
+    ("first_seen_at", TIMESTAMPTZ),
+    ("dropped_at", TIMESTAMPTZ),
+]
 
 
 def table_definitions() -> list[tuple[str, Columns, str]]:
@@ -211,6 +251,10 @@ def table_definitions() -> list[tuple[str, Columns, str]]:
         (UNIFIED_QUARANTINE_TABLE, UNIFIED_QUARANTINE_COLUMNS, "quarantine_timestamp")
     )
     definitions.append((ENRICHMENT_TABLE, ENRICHMENT_COLUMNS, "enriched_at"))
+    definitions.append(
+        (ENRICHMENT_QUARANTINE_TABLE, ENRICHMENT_QUARANTINE_COLUMNS, "quarantine_timestamp")
+    )
+    definitions.append((REDELIVERY_TABLE, REDELIVERY_COLUMNS, "dropped_at"))
     return definitions
 
 

@@ -45,6 +45,61 @@ def hostile_payloads(t: EventType) -> list[bytes | None]:
         b'{"' + t.id_field.encode() + b'": "dup", "' + t.id_field.encode() + b'": "dup2"}',
         json.dumps({**valid, "currency": "usd\u200b"}).encode(),  # zero-width space
         json.dumps({**valid, "status": "ACTIVE\t\n"}).encode(),
+        *extreme_numbers(valid),
+        *trailing_garbage(json.dumps(valid).encode()),
+        *invalid_utf8(json.dumps(valid).encode()),
+        *wrong_json_types(t, valid),
+    ]
+
+
+def with_amount(valid: dict, amount_json: str) -> bytes:
+    """`valid` with its amount written as the JSON text given (a number, exactly)."""
+    return json.dumps({**valid, "amount": "@@"}).replace('"@@"', amount_json).encode()
+
+
+def extreme_numbers(valid: dict) -> list[bytes]:
+    """Numbers whose cost to read grows with their exponent or length."""
+    return [
+        with_amount(valid, "1e99999999"),  # over a minute each for BigDecimal to scale
+        with_amount(valid, "1e-99999999"),
+        json.dumps({**valid, "amount": "-6e-99999999"}).encode(),
+        with_amount(valid, "1e600000000"),  # more memory than the JVM has
+        with_amount(valid, "1e999999999"),  # past BigInteger's range: fails at once
+        with_amount(valid, "-1e-999999999"),
+        with_amount(valid, "1E+2147483647"),
+        with_amount(valid, "1" * 999),  # the longest number Jackson reads
+        with_amount(valid, "1" * 1001),  # one Jackson refuses: not JSON
+        json.dumps({**valid, "amount": "1e999999999"}).encode(),
+        json.dumps({**valid, "amount": "9" * 100_000}).encode(),
+        json.dumps({**valid, "amount": "12.5000000000000000001"}).encode(),
+        json.dumps({**valid, "risk_score": "1e-999999999"}).encode(),
+        json.dumps({**valid, "created_at": "9" * 100_000}).encode(),
+        json.dumps({**valid, "customer_id": "c" + " " * 300_000 + "c"}).encode(),
+    ]
+
+
+def trailing_garbage(body: bytes) -> list[bytes]:
+    return [body + b" junk", body + body, body + b"\n" + body, body + b" x}", body + b"]",
+            body + b"}", body + b", 1]", body + b', "k": 1}', body + b"\x00"]  # fmt: skip
+
+
+def invalid_utf8(body: bytes) -> list[bytes]:
+    return [
+        b"\xff" + body,
+        body.replace(b'"USD"', b'"US\xc3\x28"'),
+        body[:-1] + b', "x": "\xc0\xaf"}',  # overlong
+        body[:-1] + b', "x": "\xed\xa0\x80"}',  # an encoded surrogate
+        body + b"\xe2\x82",  # truncated
+        b"base64:" + body,  # valid UTF-8 that looks like a stored payload
+    ]
+
+
+def wrong_json_types(t: EventType, valid: dict) -> list[bytes]:
+    """An object or array in every field, one field at a time."""
+    containers: list[object] = [{"v": 1}, [1, "a"], {}, []]
+    return [
+        json.dumps({**valid, f.name: containers[i % len(containers)]}).encode()
+        for i, f in enumerate(t.fields)
     ]
 
 

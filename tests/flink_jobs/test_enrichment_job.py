@@ -33,3 +33,12 @@ def test_the_registered_job_renders_with_its_own_name():
     sql = ENRICHMENT_JOB.render(JobSettings())
     assert f"SET 'pipeline.name' = '{ENRICHMENT_JOB.name}'" in sql
     assert "'topic' = 'payments.enriched'" in sql
+
+
+def test_the_topic_is_read_as_raw_text_and_bad_messages_go_to_quarantine():
+    sql = render_enrichment_job(JobSettings(), namespace="ns")
+    # The json format fails the job on a message it cannot parse, after every restart.
+    assert "'format' = 'raw'" in sql and "'format' = 'json'" not in sql
+    assert "json.ignore-parse-errors" not in sql
+    assert "INSERT INTO lakehouse.ns.quarantine_payment_enrichments" in sql
+    assert "WHERE reasons_csv <> ''" in sql and "WHERE reasons_csv = ''" in sql

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from confluent_kafka import Producer
 
@@ -25,8 +26,8 @@ from flink_jobs.submit import Submitter
 from flink_jobs.validation_job import render_validation_job
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
-from tests.validation.cases import all_cases
-from validation.python_rules import validate
+from tests.validation.cases import BASE, all_cases, render
+from validation.python_rules import stored_payload, validate
 from validation.rules import EVENT_TYPES, EventType
 from validation.tables import ensure_tables
 
@@ -68,7 +69,13 @@ def pipeline(stack_settings, namespace, catalog, submitter, forget_jobs) -> Iter
     delete_topics(kafka, tuple(topics.values()))
 
 
-def produce(bootstrap: str, messages: list[tuple[str, str | None]]) -> list[tuple[int, int]]:
+def as_bytes(payload: str | bytes | None) -> bytes | None:
+    return payload.encode() if isinstance(payload, str) else payload
+
+
+def produce(
+    bootstrap: str, messages: list[tuple[str, str | bytes | None]]
+) -> list[tuple[int, int]]:
     """Sends (topic, payload) messages; returns each one's (partition, offset)."""
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
     coordinates: list[tuple[int, int] | None] = [None] * len(messages)
@@ -81,7 +88,7 @@ def produce(bootstrap: str, messages: list[tuple[str, str | None]]) -> list[tupl
         return report
 
     for index, (topic, payload) in enumerate(messages):
-        value = None if payload is None else payload.encode()
+        value = as_bytes(payload)
         producer.produce(topic, key=str(index), value=value, on_delivery=delivered(index))
         producer.poll(0)
     assert producer.flush(60) == 0
@@ -155,7 +162,7 @@ def test_every_case_lands_in_its_table_with_its_reasons(pipeline, trino_rows):
             else:
                 assert where in quarantine and where not in bronze, case.name
                 raw, reason, reasons, topic, event_id = quarantine[where]
-                assert raw == case.payload, case.name
+                assert raw == stored_payload(as_bytes(case.payload)), case.name
                 assert reasons == [r.value for r in outcome.reasons], case.name
                 assert reason == outcome.reasons[0].value, case.name
                 assert topic == pipeline.topics[t.name]
@@ -230,3 +237,101 @@ def test_no_loss_and_no_duplicates_through_a_taskmanager_kill_and_a_savepoint_re
     assert resumed.restored_from
     send(20_000, 300)
     wait_until_reconciled(trino_rows, pipeline, produced, timeout=240)
+
+
+def produce_bytes(bootstrap: str, topic: str, values: list[bytes | None]) -> dict:
+    """Sends every value; returns (partition, offset) -> value. Fails on any delivery error."""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+         "message.max.bytes": 1_000_000}
+    )  # fmt: skip
+    where: dict[tuple[int, int], bytes | None] = {}
+    errors: list[str] = []
+
+    def report(value: bytes | None):
+        def delivered(error, message) -> None:
+            if error is not None:
+                errors.append(str(error))
+            else:
+                where[(message.partition(), message.offset())] = value
+
+        return delivered
+
+    for index, value in enumerate(values):
+        producer.produce(topic, key=str(index).encode(), value=value, on_delivery=report(value))
+        producer.poll(0)
+    assert producer.flush(120) == 0
+    assert not errors, errors[:3]
+    return where
+
+
+def restarts(submitter: Submitter, job_id: str) -> int:
+    """The job's `numRestarts` metric, from the Flink REST API."""
+    base = submitter.flink.base_url
+    body = httpx.get(f"{base}/jobs/{job_id}/metrics", params={"get": "numRestarts"}).json()
+    assert body, "the job reports no numRestarts metric"
+    return int(body[0]["value"])
+
+
+def failures(submitter: Submitter, job_id: str) -> list[str]:
+    """Every failure in the job's exception history (empty: it never failed)."""
+    base = submitter.flink.base_url
+    history = httpx.get(f"{base}/jobs/{job_id}/exceptions").json().get("exceptionHistory", {})
+    return [entry.get("exceptionName", "?") for entry in history.get("entries", [])]
+
+
+def hostile_messages(t: EventType) -> list[bytes | None]:
+    """The case table's own messages for `t` (bytes, text after the object, containers) and
+    the adversarial ones: huge exponents, long numbers and runs of spaces, bad UTF-8."""
+    from tests.adversarial.hostile import hostile_payloads
+
+    mine = [as_bytes(c.payload) for c in all_cases() if c.event_type is t]
+    expensive = [
+        render(BASE[t.name] | {"amount": "-1e-99999999"}).encode(),
+        render(BASE[t.name] | {t.id_field: "x" + " " * 400_000 + "x"}).encode(),
+    ]
+    return [*mine, *hostile_payloads(t), *expensive]
+
+
+def test_hostile_messages_never_restart_the_job_and_each_lands_once_with_its_reasons(
+    pipeline, trino_rows
+):
+    sent = {
+        t.name: produce_bytes(pipeline.bootstrap, pipeline.topics[t.name], hostile_messages(t))
+        for t in EVENT_TYPES
+    }
+    submitted = pipeline.submitter.submit(pipeline.job)
+    wait_until_reconciled(
+        trino_rows, pipeline, {name: len(v) for name, v in sent.items()}, timeout=600
+    )
+    time.sleep(10)  # a few more checkpoints: a stalled one would fail the job by now
+
+    assert pipeline.submitter.flink.job(submitted.job_id).state == "RUNNING"
+    assert restarts(pipeline.submitter, submitted.job_id) == 0
+    assert failures(pipeline.submitter, submitted.job_id) == []
+    wrong = []
+    for t in EVENT_TYPES:
+        bronze = set(
+            trino_rows(
+                f"SELECT kafka_partition, kafka_offset FROM {pipeline.namespace}.{t.bronze_table}"
+            )
+        )
+        quarantine = {
+            (row[0], row[1]): (row[2], row[3])
+            for row in trino_rows(
+                f"SELECT kafka_partition, kafka_offset, raw_payload, rejection_reasons"
+                f" FROM {pipeline.namespace}.{t.quarantine_table}"
+            )
+        }
+        for where, message in sent[t.name].items():
+            outcome = validate(t, message)
+            if outcome.valid:
+                if where not in bronze:
+                    wrong.append((t.name, where, "not in bronze", (message or b"")[:80]))
+                continue
+            landed_as = quarantine.get(where)
+            expected = (stored_payload(message), [r.value for r in outcome.reasons])
+            if landed_as is None or tuple(landed_as) != expected:
+                reasons = landed_as and landed_as[1]
+                wrong.append((t.name, where, reasons, expected[1], (message or b"")[:80]))
+    assert not wrong, f"{len(wrong)} messages landed wrongly: {wrong[:5]}"

@@ -18,6 +18,8 @@ from normalization.flink_sql import raw_table, render_inserts, render_views
 from normalization.providers import PROVIDERS
 from normalization.settings import NormalizationSettings
 from validation.tables import (
+    REDELIVERY_COLUMNS,
+    REDELIVERY_TABLE,
     UNIFIED_COLUMNS,
     UNIFIED_QUARANTINE_COLUMNS,
     UNIFIED_QUARANTINE_TABLE,
@@ -58,6 +60,7 @@ def run_inserts(files: dict, settings: NormalizationSettings) -> dict:
         ("payments", UNIFIED_COLUMNS),
         ("topic", UNIFIED_COLUMNS),
         ("quarantine", UNIFIED_QUARANTINE_COLUMNS),
+        ("redeliveries", REDELIVERY_COLUMNS),
     )
     selects = []
     for (name, columns), insert in zip(outputs, render_inserts(settings), strict=True):
@@ -66,7 +69,7 @@ def run_inserts(files: dict, settings: NormalizationSettings) -> dict:
         # every type (TIMESTAMP_LTZ, ARRAY) over as objects.
         members = ", ".join(f"KEY '{c}' VALUE CAST({c} AS STRING)" for c, _ in columns)
         selects.append(f"SELECT '{name}', JSON_OBJECT({members} NULL ON NULL) FROM ({select})")
-    # One job for all three, as in the real job: they share the views and the dedup.
+    # One job for all of them, as in the real job: they share the views and the dedup.
     results: dict[str, list] = {name: [] for name, _ in outputs}
     columns_of = dict(outputs)
     with env.execute_sql("\nUNION ALL\n".join(selects)).collect() as rows:
@@ -82,6 +85,7 @@ def explain(settings: NormalizationSettings) -> str:
     for table, columns in (
         (UNIFIED_TABLE, UNIFIED_COLUMNS),
         (UNIFIED_QUARANTINE_TABLE, UNIFIED_QUARANTINE_COLUMNS),
+        (REDELIVERY_TABLE, REDELIVERY_COLUMNS),
     ):
         env.execute_sql(
             f"CREATE TABLE {settings.catalog}.{settings.namespace}.{table}"

@@ -598,8 +598,149 @@ def test_every_reason_is_exercised():
 
 def test_the_whole_job_is_planned_with_one_deduplication(results: Results):
     plan = results.plan
-    assert "Deduplicate(keep=[FirstRow]" in plan
+    # The deliveries of each event id are numbered once (test_redeliveries.py).
+    assert "OverAggregate(partitionBy=[event_id], orderBy=[proctime ASC]" in plan
     for p in PROVIDERS:
         assert f"table=[[default_catalog, default_database, raw_{p.name}" in plan
     assert "lakehouse.payments_db.payments" in plan or "payments_db, payments]" in plan
     assert "normalized_topic" in plan
+
+
+# -- the same contract rules as the JR path (validation.rules), from Kafka's bytes -----------
+
+
+def hostile_webhooks() -> list[tuple[str, str, bytes, list[Reason]]]:
+    """(name, provider, message bytes, reasons): the validation job's hard cases, as webhooks."""
+    stripe_body = json.dumps(PI_SUCCEEDED).encode()
+    square_body = json.dumps(SQ_COMPLETED).encode()
+
+    def stripe_variant(path: str, value: Any) -> bytes:
+        return json.dumps(e.variant(PI_SUCCEEDED, path, value)).encode()
+
+    def square_variant(path: str, value: Any) -> bytes:
+        return json.dumps(e.variant(SQ_COMPLETED, path, value)).encode()
+
+    bad_json = [Reason.MALFORMED_JSON]
+    amount = "data.object.payment.amount_money.amount"
+    long_account = "acct_" + " " * 300_000 + "x"
+    invalid_amount, invalid_status = [Reason.INVALID_AMOUNT], [Reason.INVALID_STATUS]
+    return [
+        ("stripe two objects", "stripe", stripe_body + stripe_body, bad_json),
+        ("stripe garbage ending in a brace", "stripe", stripe_body + b" junk}", bad_json),
+        ("square a closing bracket", "square", square_body + b"]", bad_json),
+        ("square a comma and a member", "square", square_body + b', "k": 1}', bad_json),
+        ("stripe not UTF-8", "stripe", b"\xff" + stripe_body, bad_json),
+        ("square bad UTF-8 in a string", "square", square_body.replace(b"USD", b"\xc3("), bad_json),
+        (
+            "stripe amount is an object",
+            "stripe",
+            stripe_variant("data.object.amount", {}),
+            invalid_amount,
+        ),
+        ("square amount is an array", "square", square_variant(amount, [1099]), invalid_amount),
+        (
+            "stripe currency is an object",
+            "stripe",
+            stripe_variant("data.object.currency", {}),
+            [Reason.INVALID_CURRENCY],
+        ),
+        (
+            "stripe created is an array",
+            "stripe",
+            stripe_variant("created", [1]),
+            [Reason.INVALID_TIMESTAMP],
+        ),
+        (
+            "stripe type is an object",
+            "stripe",
+            stripe_variant("type", {}),
+            [Reason.UNSUPPORTED_EVENT_TYPE],
+        ),
+        (
+            "square status is an object",
+            "square",
+            square_variant("data.object.payment.status", {}),
+            invalid_status,
+        ),
+        (
+            "stripe long run of spaces in a text",
+            "stripe",
+            stripe_variant("account", long_account),
+            [],
+        ),
+        ("square valid", "square", square_body, []),
+    ]
+
+
+@pytest.fixture(scope="module")
+def hostile_results(tmp_path_factory) -> tuple[dict[str, list[str | None]], float]:
+    """Each hostile webhook's stored payload, reasons and merchant, by case name."""
+    from normalization.flink_sql import render_views
+    from tests.validation.flink_run import message_file_table, run_sql
+
+    folder = tmp_path_factory.mktemp("hostile_webhooks")
+    cases = hostile_webhooks()
+    statements = []
+    for p in PROVIDERS:
+        table = message_file_table(
+            f"{p.name}_file", [m for _, pr, m, _ in cases if pr == p.name], folder
+        )
+        statements += [
+            table.replace(
+                ", kafka_offset BIGINT)", ", kafka_offset BIGINT, proctime AS PROCTIME())"
+            ),
+            f"CREATE TEMPORARY VIEW raw_{p.name} AS SELECT payload, '{p.topic}' AS kafka_topic,"
+            " 0 AS kafka_partition, kafka_offset, TO_TIMESTAMP_LTZ(0, 3) AS kafka_timestamp,"
+            " CAST(MAP['received_at', ENCODE('2026-11-22T10:00:01Z', 'UTF-8')]"
+            f" AS MAP<STRING, BYTES>) AS headers, proctime FROM {p.name}_file",
+        ]
+    views = [v.rstrip().rstrip(";") for v in render_views(PROVIDERS)]
+    # Up to the checks: the deduplication after them is not what is tested here.
+    checked = next(i for i, v in enumerate(views) if "VIEW normalized_checked " in v)
+    statements += views[: checked + 1]
+    query = (
+        "SELECT provider, CAST(kafka_offset AS STRING), payload, reasons_csv, merchant_id"
+        " FROM normalized_checked"
+    )
+    rows, elapsed = run_sql(statements, {"checked": query}, folder, timeout=420)
+    offsets = {p.name: 0 for p in PROVIDERS}
+    names = {}
+    for name, provider, _, _ in cases:
+        names[(provider, str(offsets[provider]))] = name
+        offsets[provider] += 1
+    return {names[(r[0], r[1])]: r[2:] for r in rows["checked"]}, elapsed
+
+
+CASE_NAMES = [c[0] for c in hostile_webhooks()]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_hostile_webhook_gets_the_contracts_reasons_and_keeps_its_bytes(name, hostile_results):
+    from validation.python_rules import message_bytes, stored_payload
+
+    [(_, _, message, reasons)] = [c for c in hostile_webhooks() if c[0] == name]
+    payload, reasons_csv, merchant = hostile_results[0][name]
+    assert (reasons_csv.split(",") if reasons_csv else []) == [r.value for r in reasons]
+    assert payload == stored_payload(message) and message_bytes(payload) == message
+    if name == "stripe long run of spaces in a text":
+        assert merchant == "acct_" + " " * 300_000 + "x"  # trimmed at the ends only
+
+
+def test_hostile_webhooks_are_answered_quickly(hostile_results):
+    results, elapsed = hostile_results
+    assert set(results) == set(CASE_NAMES)
+    assert elapsed < 300  # a quadratic trim of 300,000 spaces takes tens of minutes
+
+
+def test_the_raw_topics_are_read_as_bytes_like_the_validation_jobs():
+    """The webhook sources keep Kafka's bytes: `payload` is computed from them the same
+    way as for the JR topics (the harness above reads them with that very definition)."""
+    from normalization.flink_sql import kafka_source
+    from normalization.settings import NormalizationSettings
+    from validation.flink_sql import raw_payload_column
+
+    settings = NormalizationSettings(kafka_bootstrap_servers="127.0.0.1:9092")
+    for p in PROVIDERS:
+        ddl = kafka_source(p, settings)
+        assert f"  {raw_payload_column()},\n" in ddl
+        assert "payload STRING" not in ddl and "'format' = 'raw'" in ddl

@@ -14,7 +14,7 @@ from validation.rules import EVENT_TYPES, EventType
 
 
 class Raw(str):
-    """A JSON number written exactly as given (12.50 stays 12.50)."""
+    """JSON written exactly as given: a number (12.50 stays 12.50), or any JSON text."""
 
 
 MISSING = object()
@@ -24,7 +24,7 @@ MISSING = object()
 class Case:
     name: str
     event_type: EventType
-    payload: str | None
+    payload: str | bytes | None  # bytes: the message is not (only) UTF-8 text
 
 
 BASE: dict[str, dict[str, Any]] = {
@@ -143,6 +143,37 @@ def mutations(t: EventType) -> list[tuple[str, dict[str, Any]]]:
         MISSING,
         Raw("12.345"),
         Raw("12.3400"),
+        # Exponents and lengths: bounded, and answered without scaling the number.
+        # Java's BigDecimal scales these digit by digit: over a minute each for 1e99999999
+        # on this machine, growing faster than the exponent; past a few 1e8 the scaling
+        # needs more memory than the JVM has.
+        Raw("1e99999999"),
+        "1E-99999999",
+        Raw("-1e600000000"),
+        Raw("1e-600000000"),
+        Raw("1e999999999"),
+        "1E999999999",
+        Raw("1e-999999999"),
+        "-1e999999999",
+        "1E+999",
+        "1e-999",
+        "1e1000",
+        Raw("0e-999"),
+        "0.00000000000000000000e5",
+        "9" * 40,
+        "1" + "0" * 40,
+        "1." + "0" * 40,
+        "1." + "0" * 41,
+        "5\u2028",
+        # Precision and sign on the number as written, never rounded.
+        "12.5000000000000000001",
+        Raw("12.50000000000000000010"),
+        Raw("1e-19"),
+        "1000000.0000000000000000001",
+        "999999.99999999999999999999",
+        "100e-2",
+        "1.2345e2",
+        " " * 5000 + "5" + " " * 5000,
     ]
     cases += [(f"amount {v!r}", {"amount": v}) for v in amounts]
     cases += [
@@ -155,6 +186,9 @@ def mutations(t: EventType) -> list[tuple[str, dict[str, Any]]]:
         ("negative, too precise", {"currency": "USD", "amount": Raw("-1.005")}),
         ("invalid currency skips precision", {"currency": "XTS", "amount": Raw("1.23456")}),
         ("too large and too precise", {"currency": "JPY", "amount": Raw("2000000.5")}),
+        ("JPY 1.5e1 is whole", {"currency": "JPY", "amount": Raw("1.5e1")}),
+        ("BHD 12345e-4 too precise", {"currency": "BHD", "amount": "12345e-4"}),
+        ("JPY 1e-30 too precise", {"currency": "JPY", "amount": Raw("1E-30")}),
     ]
     timestamps = [
         "2026-01-31 23:59:59",
@@ -202,7 +236,47 @@ def mutations(t: EventType) -> list[tuple[str, dict[str, Any]]]:
         ("unknown extra fields", {"extra": {"nested": [1, 2]}, "_meta": "x"}),
         ("unicode text", {"customer_id": "cus_café ☕"}),
     ]
+    cases += container_cases(t)
     return cases
+
+
+def nested(depth: int) -> Raw:
+    """`depth` levels of objects, innermost holding 1, as JSON text."""
+    return Raw('{"a":' * depth + "1" + "}" * depth)
+
+
+# A container where a scalar is expected, spaced and escaped so that its JSON text (as
+# Jackson writes it back) differs from what was sent.
+CONTAINER = Raw(
+    '{ "n": "a\\"b\\\\c\\u0001\\u001f\\b\\u2028\u00e9",'
+    ' "x": [1.50, -0, 1e2, true, null, -0.0, 0E-3, {}] }'
+)
+
+
+def container_cases(t: EventType) -> list[tuple[str, dict[str, Any]]]:
+    optional_text = next(f.name for f in t.fields if f.name not in (t.id_field, t.reference_field)
+                         and f.kind.value == "text")  # fmt: skip
+    return [
+        ("id is an object", {t.id_field: {"id": "x_1"}}),
+        ("reference is an array", {t.reference_field: ["c", 1]}),
+        ("reference is an empty object", {t.reference_field: {}}),
+        ("currency is an object", {"currency": {"code": "USD"}}),
+        ("currency is an array", {"currency": ["USD"]}),
+        ("created_at is an object", {"created_at": {"t": "2026-01-31 23:59:59"}}),
+        ("created_at is an array", {"created_at": [Raw("1769903999")]}),
+        ("status is an array", {"status": [t.statuses[0]]}),
+        ("status is an object", {"status": {}}),
+        ("optional text is a container", {optional_text: CONTAINER}),
+        ("escapes and numbers in a container", {t.id_field: CONTAINER}),
+        ("nested 999 deep is JSON", {"extra": nested(998)}),
+        ("nested 1000 deep is too deep", {"extra": nested(999)}),
+        ("1000-digit number is JSON", {"extra": Raw("7" * 1000)}),
+        ("1001-digit number is not", {"extra": Raw("7" * 1001)}),
+        ("1000 digits with fraction and exponent", {"extra": Raw(f"{'7' * 500}.{'7' * 498}e12")}),
+        ("1001 digits with fraction and exponent", {"extra": Raw(f"{'7' * 500}.{'7' * 499}e12")}),
+        ("member name of 50000", {"k" * 50_000: 1}),
+        ("member name of 50001", {"k" * 50_001: 1}),
+    ]  # fmt: skip
 
 
 def optional_field_cases(t: EventType) -> list[tuple[str, dict[str, Any]]]:
@@ -237,6 +311,38 @@ MALFORMED = [
 ]
 
 
+def after_the_object(valid: str) -> list[tuple[str, str]]:
+    """Text after a valid object: whatever it is, the message is not one JSON object."""
+    return [
+        ("text after the object", valid + " trailing"),
+        ("two objects", valid + valid),
+        ("two JSON lines", valid + "\n" + valid),
+        ("garbage ending in a brace", valid + " junk}"),
+        ("a closing bracket", valid + "]"),
+        ("a closing brace", valid + "}"),
+        ("a comma and a value", valid + ", 1]"),
+        ("a comma and a member", valid + ', "k": 1}'),
+        ("a comment", valid + " // note"),
+        ("a NUL", valid + "\u0000"),
+    ]
+
+
+def byte_cases(valid: str) -> list[tuple[str, bytes]]:
+    """Messages as bytes: invalid UTF-8 anywhere is MALFORMED_JSON, kept as read."""
+    body = valid.encode()
+    return [
+        ("not UTF-8 at all", b"\xff\xfe\xfd not utf-8"),
+        ("invalid UTF-8 inside a string", body.replace(b'"', b'"\xc3\x28', 1)),
+        ("overlong encoding", body[:-1] + b',"x":"\xc0\xaf"}'),
+        ("encoded surrogate", body[:-1] + b',"x":"\xed\xa0\x80"}'),
+        ("beyond U+10FFFF", body[:-1] + b',"x":"\xf4\x90\x80\x80"}'),
+        ("truncated sequence at the end", body + b"\xe2\x82"),
+        ("UTF-8 that starts like the base64 marker", b"base64:" + body),
+        ("byte order mark", b"\xef\xbb\xbf" + body),
+        ("valid multi-byte UTF-8", body[:-1] + ',"x":"é ☕ 😀"}'.encode()),
+    ]
+
+
 def all_cases() -> list[Case]:
     cases = []
     for t in EVENT_TYPES:
@@ -246,7 +352,10 @@ def all_cases() -> list[Case]:
             cases.append(Case(f"{t.name}: malformed {name}", t, payload))
         valid = render(BASE[t.name])
         cases.append(Case(f"{t.name}: padded with whitespace", t, f"  \n{valid}\t\n"))
-        cases.append(Case(f"{t.name}: text after the object", t, valid + " trailing"))
+        for name, text in after_the_object(valid):
+            cases.append(Case(f"{t.name}: {name}", t, text))
+        for name, message in byte_cases(valid):
+            cases.append(Case(f"{t.name}: bytes {name}", t, message))
     return cases
 
 
@@ -308,4 +417,79 @@ EXPECTED: dict[str, list[str]] = {
     "charges: malformed NaN literal": ["MALFORMED_JSON"],
     "charges: padded with whitespace": [],
     "charges: unknown extra fields": [],
+    # Text after the object is not one JSON object.
+    "charges: two objects": ["MALFORMED_JSON"],
+    "charges: two JSON lines": ["MALFORMED_JSON"],
+    "charges: garbage ending in a brace": ["MALFORMED_JSON"],
+    "charges: a closing bracket": ["MALFORMED_JSON"],
+    "charges: a closing brace": ["MALFORMED_JSON"],
+    "charges: a comma and a value": ["MALFORMED_JSON"],
+    "refunds: a comma and a member": ["MALFORMED_JSON"],
+    "disputes: a comment": ["MALFORMED_JSON"],
+    "subscriptions: a NUL": ["MALFORMED_JSON"],
+    # A container where a scalar is expected is present, not missing.
+    "charges: amount {'v': 1}": ["INVALID_AMOUNT"],
+    "charges: amount [1]": ["INVALID_AMOUNT"],
+    "charges: currency is an object": ["INVALID_CURRENCY"],
+    "refunds: currency is an array": ["INVALID_CURRENCY"],
+    "charges: created_at is an object": ["INVALID_TIMESTAMP"],
+    "disputes: created_at is an array": ["INVALID_TIMESTAMP"],
+    "charges: status is an array": ["INVALID_STATUS"],
+    "subscriptions: status is an object": ["INVALID_STATUS"],
+    "charges: id is an object": [],
+    "refunds: reference is an array": [],
+    "charges: reference is an empty object": [],
+    "charges: optional text is a container": [],
+    # Jackson's limits, applied by both renderings.
+    "charges: nested 999 deep is JSON": [],
+    "charges: nested 1000 deep is too deep": ["MALFORMED_JSON"],
+    "charges: 1000-digit number is JSON": [],
+    "charges: 1001-digit number is not": ["MALFORMED_JSON"],
+    "charges: 1000 digits with fraction and exponent": [],
+    "charges: 1001 digits with fraction and exponent": ["MALFORMED_JSON"],
+    "charges: member name of 50000": [],
+    "charges: member name of 50001": ["MALFORMED_JSON"],
+    # Huge exponents and long numbers.
+    "charges: amount '1e99999999'": ["INVALID_AMOUNT"],
+    "charges: amount '1E-99999999'": ["INVALID_AMOUNT"],
+    "charges: amount '-1e600000000'": ["INVALID_AMOUNT"],
+    "charges: amount '1e-600000000'": ["INVALID_AMOUNT"],
+    "charges: amount '1e999999999'": ["INVALID_AMOUNT"],
+    "refunds: amount '1E999999999'": ["INVALID_AMOUNT"],
+    "charges: amount '-1e999999999'": ["INVALID_AMOUNT"],
+    "charges: amount '1e-999999999'": ["INVALID_AMOUNT"],
+    "charges: amount '1E+999'": ["INVALID_AMOUNT_TOO_LARGE"],
+    "charges: amount '1e-999'": ["INVALID_AMOUNT_PRECISION"],
+    "charges: amount '1e1000'": ["INVALID_AMOUNT"],
+    "charges: amount '0e-999'": ["INVALID_AMOUNT_NEGATIVE"],
+    "subscriptions: amount '0e-999'": [],
+    "charges: amount '9999999999999999999999999999999999999999'": ["INVALID_AMOUNT_TOO_LARGE"],
+    "charges: amount '10000000000000000000000000000000000000000'": ["INVALID_AMOUNT"],
+    "charges: amount '1.0000000000000000000000000000000000000000'": [],
+    "charges: amount '1.00000000000000000000000000000000000000000'": ["INVALID_AMOUNT"],
+    "charges: amount '5\\u2028'": ["INVALID_AMOUNT"],
+    # Precision and sign judged on the number as written.
+    "charges: amount '12.5000000000000000001'": ["INVALID_AMOUNT_PRECISION"],
+    "refunds: amount '12.50000000000000000010'": ["INVALID_AMOUNT_PRECISION"],
+    "charges: amount '1e-19'": ["INVALID_AMOUNT_PRECISION"],
+    "charges: amount '1000000.0000000000000000001'": [
+        "INVALID_AMOUNT_TOO_LARGE",
+        "INVALID_AMOUNT_PRECISION",
+    ],
+    "charges: amount '999999.99999999999999999999'": ["INVALID_AMOUNT_PRECISION"],
+    "charges: amount '100e-2'": [],
+    "charges: amount '1.2345e2'": [],
+    "charges: JPY 1.5e1 is whole": [],
+    "charges: BHD 12345e-4 too precise": ["INVALID_AMOUNT_PRECISION"],
+    "charges: JPY 1e-30 too precise": ["INVALID_AMOUNT_PRECISION"],
+    # Bytes that are not UTF-8 are not JSON.
+    "charges: bytes not UTF-8 at all": ["MALFORMED_JSON"],
+    "charges: bytes invalid UTF-8 inside a string": ["MALFORMED_JSON"],
+    "refunds: bytes overlong encoding": ["MALFORMED_JSON"],
+    "disputes: bytes encoded surrogate": ["MALFORMED_JSON"],
+    "subscriptions: bytes beyond U+10FFFF": ["MALFORMED_JSON"],
+    "charges: bytes truncated sequence at the end": ["MALFORMED_JSON"],
+    "charges: bytes UTF-8 that starts like the base64 marker": ["MALFORMED_JSON"],
+    "charges: bytes byte order mark": ["MALFORMED_JSON"],
+    "charges: bytes valid multi-byte UTF-8": [],
 }

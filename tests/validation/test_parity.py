@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from datetime import datetime
@@ -13,14 +14,14 @@ import pytest
 
 from deploy.local.settings import StackSettings
 from tests.validation.cases import EXPECTED, Case, all_cases
-from validation.flink_sql import render_views
-from validation.python_rules import validate
+from validation.flink_sql import raw_payload_column, render_views
+from validation.python_rules import stored_payload, validate
 from validation.rules import EVENT_TYPES, EventType, Kind
 from validation.tables import TIMESTAMPTZ, bronze_columns
 
 HARNESS = Path(__file__).with_name("flink_harness.py")
 CASES = all_cases()
-COMPARED = ("kafka_offset", "reasons_csv", "rejection_reason", "rejection_reasons")
+COMPARED = ("kafka_offset", "raw_payload", "reasons_csv", "rejection_reason", "rejection_reasons")
 
 
 def compared_columns(t: EventType) -> list[tuple[str, str]]:
@@ -28,18 +29,27 @@ def compared_columns(t: EventType) -> list[tuple[str, str]]:
     return [(name, kind) for name, kind in bronze_columns(t) if name not in skip]
 
 
+def message_bytes(payload: str | bytes | None) -> bytes | None:
+    return payload.encode() if isinstance(payload, str) else payload
+
+
 def source_view(t: EventType, cases: list[tuple[int, Case]], folder: Path) -> list[str]:
     """The raw-message columns of the Kafka source, read from a JSON-lines file.
 
     A file rather than a VALUES list: the planner folds every expression over literal rows
-    at planning time, which takes minutes for the whole case table.
+    at planning time, which takes minutes for the whole case table. Each message's bytes
+    are in base64 (the json format's BYTES) and `payload` is computed from them by the
+    Kafka source's own column definition.
     """
     path = folder / f"{t.name}.jsonl"
-    path.write_text(
-        "".join(json.dumps({"payload": c.payload, "kafka_offset": i}) + "\n" for i, c in cases)
-    )
+    lines = []
+    for i, case in cases:
+        message = message_bytes(case.payload)
+        encoded = None if message is None else base64.b64encode(message).decode()
+        lines.append(json.dumps({"message": encoded, "kafka_offset": i}) + "\n")
+    path.write_text("".join(lines))
     return [
-        f"CREATE TEMPORARY TABLE raw_{t.name}_file (payload STRING, kafka_offset BIGINT)"
+        f"CREATE TEMPORARY TABLE raw_{t.name}_file ({raw_payload_column()}, kafka_offset BIGINT)"
         f" WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json')",
         f"CREATE TEMPORARY VIEW raw_{t.name} AS SELECT payload, '{t.topic}' AS kafka_topic,"
         " 0 AS kafka_partition, kafka_offset, TO_TIMESTAMP_LTZ(0, 3) AS kafka_timestamp"
@@ -50,6 +60,7 @@ def source_view(t: EventType, cases: list[tuple[int, Case]], folder: Path) -> li
 def query(t: EventType) -> str:
     columns = [
         "CAST(kafka_offset AS STRING)",
+        "payload",
         "reasons_csv",
         "SPLIT_INDEX(reasons_csv, ',', 0)",
         "CAST(SPLIT(reasons_csv, ',') AS STRING)",
@@ -121,6 +132,7 @@ def test_flink_sql_and_python_agree(index: int, flink_results):
     flink = flink_results[index]
 
     python_reasons = [r.value for r in python.reasons]
+    assert flink["raw_payload"] == stored_payload(message_bytes(case.payload))
     assert (flink["reasons_csv"].split(",") if flink["reasons_csv"] else []) == python_reasons
     if python_reasons:
         assert flink["rejection_reason"] == python_reasons[0]

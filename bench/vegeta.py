@@ -1,0 +1,345 @@
+"""vegeta as the soak's load client, fed a stream of webhooks signed just in time.
+
+vegeta (`make setup` builds it into the user cache) keeps a constant open-loop rate far
+above what this box's gateway takes, at a small CPU cost, and records every request.
+Stripe rejects signatures older than 300 s, so the targets cannot be written beforehand:
+
+    python -m bench.vegeta '<json TargetSpec>' | vegeta attack -format=json -lazy ... \
+        | vegeta encode --to json > results.jsonl
+
+This module's entry point is the first process: it draws the simulator's events
+(`gateway.simulator.events`: every event type, redeliveries, bad ones), signs each one
+the moment vegeta reads it (the pipe is a few targets deep), writes it as a JSON target,
+and writes a ledger line per target (what the event is and where it should land). Each
+target's URL carries its number (`?n=`), which the gateway ignores and vegeta records in
+its result: vegeta's own `seq` numbers hits, not targets, so it cannot be matched.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from deploy.local.settings import StackSettings
+from gateway.simulator.events import Generator, Mix, SimEvent
+from gateway.simulator.sender import Credentials, signature_headers
+
+# Redeliveries are drawn from this many recent valid events: providers redeliver what
+# they sent lately, and the simulator's own list of sent events would grow with the run.
+REDELIVERY_WINDOW = 10_000
+LEDGER_FIELDS = (
+    "n",
+    "provider",
+    "kind",
+    "provider_event_id",
+    "expected_topic",
+    "expected_status",
+    "event_type",
+)
+
+
+def vegeta_bin(stack: StackSettings | None = None) -> Path:
+    return (stack or StackSettings()).cache_dir / "bin" / "vegeta"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the target process writes: `count` events of the simulator's mix."""
+
+    base_url: str
+    count: int
+    seed: int
+    ledger: str
+    run_id: str
+    bad_share: float = 0.05
+    redelivery_share: float = 0.05
+
+
+def simulated_events(count: int, seed: int, mix: Mix, start: int) -> Iterator[SimEvent]:
+    """The simulator's event stream, one at a time and in bounded memory."""
+    generator = Generator(seed, mix, start)
+    for _ in range(count):
+        yield generator.next()
+        if len(generator.sent) > 2 * REDELIVERY_WINDOW:
+            del generator.sent[:REDELIVERY_WINDOW]
+
+
+def target(n: int, event: SimEvent, spec: TargetSpec, credentials: Credentials) -> dict:
+    """A vegeta JSON target for the event, signed now."""
+    headers = {
+        "Content-Type": "application/json",
+        "X-Request-Id": f"soak-{spec.run_id}-{n}",
+        **signature_headers(event, credentials, int(time.time())),
+    }
+    return {
+        "method": "POST",
+        "url": f"{spec.base_url}/webhooks/{event.provider}?n={n}",
+        "body": base64.b64encode(event.body).decode(),
+        "header": {name: [value] for name, value in headers.items()},
+    }
+
+
+def ledger_row(n: int, event: SimEvent) -> list[object]:
+    return [
+        n,
+        event.provider,
+        event.kind.value,
+        event.provider_event_id or "",
+        event.expected_topic or "",
+        event.expected_status,
+        event.event_type or "",
+    ]
+
+
+def write_targets(spec: TargetSpec, out: IO[str], credentials: Credentials) -> int:
+    """Writes the targets one line each as vegeta reads them; returns how many it wrote
+    (fewer than `count` when vegeta stopped reading)."""
+    mix = Mix(bad_share=spec.bad_share, redelivery_share=spec.redelivery_share)
+    written = 0
+    with open(spec.ledger, "w", newline="") as ledger_file:
+        ledger = csv.writer(ledger_file)
+        ledger.writerow(LEDGER_FIELDS)
+        for n, event in enumerate(simulated_events(spec.count, spec.seed, mix, int(time.time()))):
+            ledger.writerow(ledger_row(n, event))
+            try:
+                # A flush per target: a blocked write is what paces this process.
+                out.write(json.dumps(target(n, event, spec, credentials)) + "\n")
+                out.flush()
+            except BrokenPipeError:
+                break
+            written += 1
+    return written
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    provider: str
+    kind: str
+    provider_event_id: str
+    expected_topic: str  # "raw", "dlq" or "" (nothing written)
+    expected_status: int
+    event_type: str
+
+
+def read_ledger(path: Path) -> dict[int, LedgerEntry]:
+    with open(path, newline="") as ledger_file:
+        return {
+            int(row["n"]): LedgerEntry(
+                row["provider"],
+                row["kind"],
+                row["provider_event_id"],
+                row["expected_topic"],
+                int(row["expected_status"]),
+                row["event_type"],
+            )
+            for row in csv.DictReader(ledger_file)
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One of vegeta's results: which target, when it was sent and answered."""
+
+    n: int
+    code: int  # 0: no answer (timeout, connection error)
+    sent: float  # epoch seconds
+    latency: float  # seconds
+    error: str
+
+    @property
+    def answered(self) -> float:
+        return self.sent + self.latency
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+
+def epoch_seconds(rfc3339: str) -> float:
+    """vegeta's timestamps have nanoseconds, which `fromisoformat` does not take."""
+    head, dot, rest = rfc3339.partition(".")
+    if not dot:
+        return datetime.fromisoformat(rfc3339).timestamp()
+    zone_at = next((i for i, ch in enumerate(rest) if not ch.isdigit()), len(rest))
+    digits, zone = rest[:zone_at], rest[zone_at:]
+    return datetime.fromisoformat(head + zone).timestamp() + int(digits) / 10 ** len(digits)
+
+
+def parse_hit(line: str) -> Hit | None:
+    """The result as a Hit; None for a hit vegeta made without a target (it reports "no
+    targets to attack" when its reader had none ready): no request was sent."""
+    result: dict[str, Any] = json.loads(line)
+    _, marker, query = (result.get("url") or "").rpartition("?n=")
+    if not marker:
+        return None
+    return Hit(
+        n=int(query),
+        code=int(result["code"]),
+        sent=epoch_seconds(result["timestamp"]),
+        latency=int(result["latency"]) / 1e9,
+        error=str(result.get("error") or ""),
+    )
+
+
+class HitReader:
+    """Reads the results file as vegeta's encoder appends to it, whole lines only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._partial = ""
+        self.untargeted = 0  # results of hits that had no target (nothing was sent)
+
+    def new_hits(self) -> list[Hit]:
+        if not self.path.exists():
+            return []
+        with open(self.path) as results:
+            results.seek(self._offset)
+            chunk = results.read()
+            self._offset = results.tell()
+        lines = (self._partial + chunk).split("\n")
+        self._partial = lines.pop()
+        hits = [parse_hit(line) for line in lines if line.strip()]
+        self.untargeted += sum(hit is None for hit in hits)
+        return [hit for hit in hits if hit is not None]
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    rate: float
+    seconds: float
+    max_workers: int
+    timeout_seconds: float = 10.0
+
+
+def attack_command(binary: Path, spec: AttackSpec) -> list[str]:
+    return [
+        str(binary),
+        "attack",
+        "-format=json",
+        "-lazy",
+        "-name=soak",
+        f"-rate={spec.rate:g}/1s",
+        f"-duration={spec.seconds:g}s",
+        f"-max-workers={spec.max_workers}",
+        f"-timeout={spec.timeout_seconds:g}s",
+    ]
+
+
+@dataclass
+class Client:
+    """The three processes of the load client, first to last."""
+
+    targets: subprocess.Popen[bytes]
+    attack: subprocess.Popen[bytes]
+    encode: subprocess.Popen[bytes]
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {
+            "client: targets": self.targets.pid,
+            "client: vegeta attack": self.attack.pid,
+            "client: vegeta encode": self.encode.pid,
+        }
+
+    def wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for process in (self.attack, self.encode, self.targets):
+            process.wait(max(1.0, deadline - time.monotonic()))
+        if self.targets.returncode not in (0, None):
+            raise RuntimeError(
+                f"the target writer exited with {self.targets.returncode}; see soak-targets.log"
+            )
+        if self.attack.returncode != 0 or self.encode.returncode != 0:
+            raise RuntimeError(
+                f"vegeta exited with {self.attack.returncode} (attack) and "
+                f"{self.encode.returncode} (encode); see their logs in the run folder"
+            )
+
+
+def wait_for_first_target(writer: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Until the writer has a target ready (without reading it). vegeta times a hit from
+    before it reads the target, so a writer still starting up would count as latency."""
+    assert writer.stdout is not None
+    readable, _, _ = select.select([writer.stdout], [], [], timeout)
+    if not readable or writer.poll() not in (None, 0):
+        writer.kill()
+        raise RuntimeError(f"the target writer wrote nothing within {timeout:g}s; see its log")
+
+
+@contextmanager
+def load_client(
+    targets: TargetSpec, attack: AttackSpec, results: Path, logs: Path
+) -> Iterator[Client]:
+    """target writer | vegeta attack | vegeta encode --to json > results, until the
+    block ends (then whatever still runs is stopped)."""
+    binary = vegeta_bin()
+    if not binary.exists():
+        raise RuntimeError(f"vegeta is not installed at {binary}: run `make setup`")
+    logs.mkdir(parents=True, exist_ok=True)
+    with (
+        open(logs / "soak-targets.log", "wb") as targets_log,
+        open(logs / "soak-vegeta.log", "wb") as vegeta_log,
+        open(results, "wb") as results_file,
+    ):
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "bench.vegeta", json.dumps(asdict(targets))],
+            stdout=subprocess.PIPE,
+            stderr=targets_log,
+        )
+        wait_for_first_target(writer)
+        attacker = subprocess.Popen(
+            attack_command(binary, attack),
+            stdin=writer.stdout,
+            stdout=subprocess.PIPE,
+            stderr=vegeta_log,
+        )
+        encoder = subprocess.Popen(
+            [str(binary), "encode", "--to", "json"],
+            stdin=attacker.stdout,
+            stdout=results_file,
+            stderr=vegeta_log,
+        )
+        # Only the next process holds each pipe: a process that exits closes it for good.
+        for pipe in (writer.stdout, attacker.stdout):
+            if pipe is not None:
+                pipe.close()
+        client = Client(writer, attacker, encoder)
+        try:
+            yield client
+        finally:
+            for process in (writer, attacker, encoder):
+                if process.poll() is None:
+                    process.terminate()
+                    try:
+                        process.wait(15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
+
+
+def main(argv: list[str]) -> int:
+    spec = TargetSpec(**json.loads(argv[0]))
+    credentials = Credentials()  # type: ignore[call-arg]
+    written = write_targets(spec, sys.stdout, credentials)
+    if written < spec.count:
+        # vegeta has stopped reading: what is still buffered must not fail the exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print(f"wrote {written} of {spec.count} targets", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
