@@ -31,7 +31,7 @@ down: ## Stop every service; nothing is left running or listening
 status: ## Show each service's state, readiness and address
 	@if [ -x $(PY) ]; then $(STACK) status; else echo "Not set up: run 'make setup'."; exit 1; fi
 
-logs: $(SETUP_STAMP) ## Follow the logs (SERVICE=postgres|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge)
+logs: $(SETUP_STAMP) ## Follow the logs (SERVICE=postgres|zookeeper|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge)
 	@$(STACK) logs $(SERVICE) --follow
 
 clean: ## Stop everything and delete all local data (.run); caches are kept

@@ -44,6 +44,7 @@ from lakehouse.settings import LakehouseSettings
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
 from workflows.attempts_store import drop_attempts_table
+from workflows.claims_store import drop_claims_table
 from workflows.cleanup import terminate_running
 from workflows.ids import recovery_workflow_id
 from workflows.settings import WorkflowSettings
@@ -89,6 +90,7 @@ def run_settings(settings: BenchSettings, suffix: str, inference_url: str) -> Wo
         sink_topic=f"bench.{suffix}.payments.enriched",
         consumer_group=f"bench-bridge-{suffix}",
         recovery_table=f"bench_recovery_attempts_{suffix}",
+        claims_table=f"bench_enrichment_claims_{suffix}",
         inference_url=inference_url,
         batch_size=settings.sidestream_batch_size,
         recovery_delay_scale=settings.sidestream_delay_scale,
@@ -101,7 +103,7 @@ def process_env(workflow: WorkflowSettings) -> dict[str, str]:
         f"WORKFLOWS_{name.upper()}": str(getattr(workflow, name))
         for name in (
             "temporal_address", "task_queue", "source_topic", "sink_topic", "consumer_group",
-            "recovery_table", "inference_url", "batch_size", "recovery_delay_scale",
+            "recovery_table", "claims_table", "inference_url", "batch_size", "recovery_delay_scale",
         )
     }  # fmt: skip
     return env | {"KAFKA_BOOTSTRAP_SERVERS": workflow.kafka.bootstrap_servers}
@@ -272,6 +274,7 @@ def measure(settings: BenchSettings, rate: float, inference_url: str, out: Path)
         asyncio.run(terminate_running(workflow.temporal_address, workflow.task_queue, "bench"))
         delete_topics(kafka, topics)
         drop_attempts_table(workflow.postgres_dsn, workflow.recovery_table)
+        drop_claims_table(workflow.postgres_dsn, workflow.claims_table)
     return figures
 
 

@@ -1,22 +1,33 @@
 """The gateway's settings, from the environment (contract §7 names them).
 
 Secrets have no default: a provider whose secret is not configured refuses every request
-(the gateway never fails open). `gateway/dev.env` holds the local development values;
-`python -m gateway --env-file gateway/dev.env` and the simulator read it, the ASGI app
-`gateway.main:app` reads only the environment.
+(the gateway never fails open). Nothing secret is committed: `make up` generates the local
+values into `.run/secrets/gateway.env` (mode 0600); `python -m gateway --env-file
+.run/secrets/gateway.env` and the simulator read it, the ASGI app `gateway.main:app` reads
+only the environment. A secret this repository once committed is refused at start.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lakehouse.settings import SECRETS_DIR
 from streaming.settings import KafkaSettings
 
-DEV_ENV_FILE = Path(__file__).with_name("dev.env")
+# Generated at the first `make up` (deploy/local/secret_files.py), ignored by git.
+LOCAL_SECRETS_FILE = SECRETS_DIR / "gateway.env"
+# SHA-256 of the secrets the old committed gateway/dev.env held: anyone can sign with them.
+COMMITTED_SECRET_SHA256 = frozenset(
+    {
+        "77b1dc0749dbf71936bd4a21dd5d96bec23e696abe7d539c6b9d58ce3e990b3f",
+        "66c6a58a79bca0e90d9b9ad8bf5e420ae16fdf2a2d847bf89779dabc3f084381",
+        "833e402d87ebb3d45dbad3b973124fc07ddff4300c27173389a9f9c26ce06173",
+    }
+)
 MIB = 1024 * 1024
 # Room for a record's key, headers and batch framing above the body itself.
 RECORD_HEADROOM_BYTES = 64 * 1024
@@ -67,6 +78,18 @@ class GatewaySettings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _no_committed_secret(self) -> Self:
+        keys = [self.square_signature_key.get_secret_value()] if self.square_signature_key else []
+        for secret in (*self.stripe_secrets, *keys):
+            if is_committed_secret(secret):
+                raise ValueError(
+                    "a webhook secret is one this repository once committed (gateway/dev.env):"
+                    " anyone can sign with it; `make up` generates local secrets into"
+                    f" {LOCAL_SECRETS_FILE}"
+                )
+        return self
+
     @property
     def stripe_secrets(self) -> tuple[str, ...]:
         if self.stripe_webhook_secrets is None:
@@ -76,3 +99,7 @@ class GatewaySettings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+
+def is_committed_secret(secret: str) -> bool:
+    return hashlib.sha256(secret.encode()).hexdigest() in COMMITTED_SECRET_SHA256

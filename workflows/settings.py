@@ -2,10 +2,13 @@
 
 Kafka's bootstrap servers come from `KafkaSettings` (KAFKA_BOOTSTRAP_SERVERS), as for
 every other service. The recovery attempts live in the platform's PostgreSQL; its
-default DSN is built from the lakehouse's development values (LAKEHOUSE_CATALOG_DB_*).
+default DSN is built from the lakehouse's settings (LAKEHOUSE_CATALOG_DB_*, whose password
+`make up` generates into .run/secrets/catalog.env).
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,7 +21,7 @@ from workflows.models import MAX_INFERENCE_BATCH
 def _platform_postgres_dsn() -> str:
     db = LakehouseSettings()
     return (
-        f"postgresql://{db.catalog_db_user}:{db.catalog_db_password}"
+        f"postgresql://{db.catalog_db_user}:{quote(db.catalog_db_password, safe='')}"
         f"@{db.catalog_db_host}:{db.catalog_db_port}/{db.catalog_db_name}"
     )
 

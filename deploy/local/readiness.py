@@ -31,6 +31,7 @@ def postgres_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
             host=lakehouse.catalog_db_host,
             port=lakehouse.catalog_db_port,
             user="postgres",
+            password=stack.postgres_password,
             dbname="postgres",
             connect_timeout=2,
         ) as conn:
@@ -38,6 +39,30 @@ def postgres_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
     except psycopg.OperationalError as exc:
         raise NotReady(str(exc).strip()) from exc
     return f"PostgreSQL {version[0] if version else '?'}"
+
+
+def four_letter_word(host: str, port: int, word: str, timeout: float = 2.0) -> str:
+    """ZooKeeper's answer to a four-letter command (the server closes after answering)."""
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.sendall(word.encode())
+        chunks = []
+        while chunk := conn.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def zookeeper_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    """ZooKeeper serves requests: `srvr` answers with its mode only once it does."""
+    try:
+        answer = four_letter_word("127.0.0.1", stack.zookeeper_port, "srvr")
+    except OSError as exc:
+        raise NotReady(str(exc) or type(exc).__name__) from exc
+    fields = dict(line.split(": ", 1) for line in answer.splitlines() if ": " in line)
+    mode = fields.get("Mode")
+    if mode not in ("standalone", "leader", "follower"):
+        raise NotReady(answer.strip()[:200] or "no answer to srvr")
+    version = fields.get("Zookeeper version", "?").split("-", 1)[0]
+    return f"ZooKeeper {version} ({mode}), {fields.get('Node count', '?')} znodes"
 
 
 def kafka_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:

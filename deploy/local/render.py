@@ -30,6 +30,8 @@ def template_values(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[
         "trino_data_dir": str(stack.run_dir / "trino" / "data"),
         "flink_checkpoints_uri": stack.flink_checkpoints.as_uri(),
         "flink_savepoints_uri": stack.flink_savepoints.as_uri(),
+        "flink_ha_storage_uri": stack.flink_ha_storage.as_uri(),
+        "zookeeper_data_dir": str(stack.zookeeper_data_dir),
         "flink_python": str(stack.flink_venv / "bin" / "python"),
         "flink_java_opts": flink_distribution_java_opts(stack),
     }
@@ -41,6 +43,14 @@ def render_template(source: Path, target: Path, values: dict[str, str]) -> None:
     target.write_text(render_sql(source.read_text(), values))
 
 
+def flink_config(stack: StackSettings, values: dict[str, str]) -> str:
+    """Flink's config.yaml, with the HA section when HA is on (its keys are new to it)."""
+    parts = [TEMPLATES / "flink-config.yaml"]
+    if stack.flink_ha:
+        parts.append(TEMPLATES / "flink-ha.yaml")
+    return "\n".join(render_sql(part.read_text(), values) for part in parts)
+
+
 def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
     """Writes every service's configuration under `<run>/conf`."""
     values = template_values(stack, lakehouse)
@@ -48,8 +58,9 @@ def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
     outputs = {
         TEMPLATES / "kafka.properties": conf / "kafka" / "server.properties",
         TEMPLATES / "kafka-log4j2.properties": conf / "kafka" / "log4j2.properties",
-        TEMPLATES / "flink-config.yaml": conf / "flink" / "config.yaml",
         SQL_DIR / "init_catalog.sql": conf / "flink" / "init.sql",
+        TEMPLATES / "zookeeper.cfg": conf / "zookeeper" / "zoo.cfg",
+        TEMPLATES / "zookeeper-log4j2.properties": conf / "zookeeper" / "log4j2.properties",
         TEMPLATES / "trino-config.properties": conf / "trino" / "config.properties",
         TEMPLATES / "trino-node.properties": conf / "trino" / "node.properties",
         TEMPLATES / "trino-jvm.config": conf / "trino" / "jvm.config",
@@ -61,6 +72,8 @@ def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
     }
     for source, target in outputs.items():
         render_template(source, target, values)
+    (conf / "flink").mkdir(parents=True, exist_ok=True)
+    (conf / "flink" / "config.yaml").write_text(flink_config(stack, values))
     # Flink's scripts read their log4j files from the configuration folder as well.
     for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
         shutil.copyfile(stack.flink_home / "conf" / name, conf / "flink" / name)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from deploy.local import readiness
 from deploy.local.settings import StackSettings
+from gateway.settings import LOCAL_SECRETS_FILE as GATEWAY_SECRETS_FILE
 from lakehouse.settings import LakehouseSettings
 
 ReadyCheck = Callable[[StackSettings, LakehouseSettings], str]
@@ -103,6 +104,7 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             stop_wait=20,
             stage=0,
         ),
+        *zookeeper_services(stack),
         Service(
             name="kafka",
             command=[
@@ -123,7 +125,9 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             name="flink-jobmanager",
             command=[str(flink_bin / "jobmanager.sh"), "start-foreground"],
             ready=readiness.flink_ready,
-            endpoint=f"http://127.0.0.1:{stack.flink_rest_port} (web UI and REST)",
+            endpoint=(
+                f"http://127.0.0.1:{stack.flink_rest_port} (web UI and REST)" + flink_ha_note(stack)
+            ),
             environment=flink_environment(stack),
         ),
         Service(
@@ -174,6 +178,41 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
     ]
 
 
+def zookeeper_services(stack: StackSettings) -> list[Service]:
+    """ZooKeeper for Flink's HA services, when HA is on; ready before the JobManager starts
+    (stage 0), stopped after it (`down` goes in reverse order)."""
+    if not stack.flink_ha:
+        return []
+    conf = stack.conf_dir / "zookeeper"
+    return [
+        Service(
+            name="zookeeper",
+            command=[
+                str(Path(java17_home()) / "bin" / "java"),
+                f"-Xms{stack.zookeeper_heap}",
+                f"-Xmx{stack.zookeeper_heap}",
+                "-XX:+UseSerialGC",
+                f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}",
+                "-cp",
+                stack.zookeeper_classpath,
+                "org.apache.zookeeper.server.ZooKeeperServerMain",
+                str(conf / "zoo.cfg"),
+            ],
+            ready=readiness.zookeeper_ready,
+            endpoint=f"127.0.0.1:{stack.zookeeper_port} (Flink HA: leader, jobs, checkpoints)",
+            stop_wait=15,
+            stage=0,
+            port=stack.zookeeper_port,
+        )
+    ]
+
+
+def flink_ha_note(stack: StackSettings) -> str:
+    if not stack.flink_ha:
+        return ""
+    return f"; HA via ZooKeeper, storage {stack.flink_ha_storage}"
+
+
 def project_services(stack: StackSettings) -> list[Service]:
     """The project's own processes, started once the infrastructure is ready."""
     python = str(stack.app_venv / "bin" / "python")
@@ -195,7 +234,8 @@ def project_services(stack: StackSettings) -> list[Service]:
                 "-m",
                 "gateway",
                 "--env-file",
-                str(stack.repo_root / "gateway/dev.env"),
+                # Generated at the first `make up` (deploy/local/secret_files.py).
+                str(GATEWAY_SECRETS_FILE),
             ],
             ready=readiness.gateway_ready,
             endpoint=(

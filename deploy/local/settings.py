@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lakehouse.settings import REPO_ROOT, RUN_DIR
+from lakehouse.settings import POSTGRES_SECRETS_FILE, REPO_ROOT, RUN_DIR
 
 
 def _default_cache_dir() -> Path:
@@ -20,7 +20,10 @@ def _default_cache_dir() -> Path:
 
 
 class StackSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYSTREAM_", frozen=True)
+    # The env file holds the generated superuser password (deploy/local/secret_files.py).
+    model_config = SettingsConfigDict(
+        env_prefix="PAYSTREAM_", env_file=POSTGRES_SECRETS_FILE, frozen=True
+    )
 
     repo_root: Path = REPO_ROOT
     run_dir: Path = RUN_DIR
@@ -32,16 +35,27 @@ class StackSettings(BaseSettings):
     kafka_controller_port: int = 9093
     flink_rest_port: int = 8081
     flink_rpc_port: int = 6123
+    # ZooKeeper keeps Flink's leader and the pointers to its jobs and checkpoints (HA).
+    zookeeper_port: int = 2181
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     gateway_port: int = 8000
     inference_port: int = 8001
+    # Flink's ZooKeeper HA services: a JobManager that dies comes back (supervisord) and
+    # recovers its jobs from their latest checkpoint by itself. Off: the JobManager forgets
+    # its jobs when it dies, and `make submit` resumes them.
+    flink_ha: bool = True
+    # ZooKeeper expires the session of a JobManager killed with -9 after this long; only
+    # then can the restarted one take over the leadership, so it bounds the recovery time.
+    flink_ha_session_timeout_ms: int = 10_000
+
     # Recovery workflows wait real retry delays (hours to days) times this factor; locally
     # a day becomes about 1.5 minutes so a demo shows retries (WORKFLOWS_RECOVERY_DELAY_SCALE).
     recovery_delay_scale: float = 0.001
 
     # Memory is set for every JVM so the whole stack stays near 8 GiB.
     kafka_heap: str = "768m"
+    zookeeper_heap: str = "128m"
     flink_jobmanager_memory: str = "1280m"
     flink_taskmanager_memory: str = "3072m"
     flink_taskmanager_slots: int = 4
@@ -49,6 +63,9 @@ class StackSettings(BaseSettings):
     trino_query_memory: str = "1GB"
 
     ready_timeout_seconds: float = 180.0
+
+    # The catalog database's superuser `postgres` (scram-sha-256); `make up` generates it.
+    postgres_password: str = Field(default="", repr=False)
 
     @property
     def conf_dir(self) -> Path:
@@ -87,6 +104,19 @@ class StackSettings(BaseSettings):
     @property
     def kafka_classpath(self) -> str:
         return str(self.cache_dir / "jvm" / "kafka" / "*")
+
+    @property
+    def zookeeper_classpath(self) -> str:
+        return str(self.cache_dir / "jvm" / "zookeeper" / "*")
+
+    @property
+    def zookeeper_data_dir(self) -> Path:
+        return self.run_dir / "zookeeper"
+
+    @property
+    def flink_ha_storage(self) -> Path:
+        """Flink's HA storage: job graphs, blobs and checkpoint metadata of HA'd jobs."""
+        return self.run_dir / "flink" / "ha"
 
     @property
     def flink_checkpoints(self) -> Path:

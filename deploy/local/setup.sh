@@ -61,7 +61,7 @@ venv() {  # venv <dir> <extras> <constraints>
 jvm_artifacts() {
   local pom="$ROOT/deploy/local/jvm/pom.xml" fp
   fp="$(fingerprint "$pom")"
-  for set in flink-lib flink-opt kafka trino; do
+  for set in flink-lib flink-opt kafka trino zookeeper; do
     if ! is_current "$CACHE/stamps/jvm-$set" "$fp" || [[ ! -d "$CACHE/jvm/$set" ]]; then
       step "resolving JVM artifacts: $set (Maven Central)"
       rm -rf "$CACHE/jvm/$set"
@@ -102,6 +102,8 @@ main() {
   trino_server
   flink_jars
   [[ -x "$ROOT/deploy/local/build_jr.sh" ]] && "$ROOT/deploy/local/build_jr.sh"
+  # vegeta: the soak's load client (`make soak`).
+  [[ -x "$ROOT/deploy/local/build_vegeta.sh" ]] && "$ROOT/deploy/local/build_vegeta.sh"
   [[ $DID_SOMETHING -eq 0 ]] || step "done (cache: $CACHE)"
 }
 

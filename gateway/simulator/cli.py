@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import ValidationError
 
+from gateway.settings import LOCAL_SECRETS_FILE
 from gateway.simulator.events import Mix, generate_events
 from gateway.simulator.sender import Credentials, Outcome, post_events
 
@@ -132,7 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         credentials = Credentials()  # type: ignore[call-arg]
     except ValidationError as exc:
-        print(f"simulator: no webhook secrets (env or gateway/dev.env): {exc}", file=sys.stderr)
+        print(
+            f"simulator: no webhook secrets (GATEWAY_* or {LOCAL_SECRETS_FILE}, which"
+            f" `make up` generates): {exc}",
+            file=sys.stderr,
+        )
         return 2
     count = max(1, int(args.rate * args.duration))
     mix = Mix(bad_share=args.bad_share, redelivery_share=args.redelivery_share)

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.providers.square import sign_square
 from gateway.providers.stripe import sign_stripe
-from gateway.settings import DEV_ENV_FILE
+from gateway.settings import LOCAL_SECRETS_FILE
 from gateway.simulator.events import SimEvent
 
 WRONG_SECRET = "whsec_not_the_endpoint_secret"
@@ -26,10 +26,11 @@ REQUEST_TIMEOUT = 10.0
 
 
 class Credentials(BaseSettings):
-    """The secrets the gateway checks, from the environment or else `gateway/dev.env`."""
+    """The secrets the gateway checks, from the environment or else the file `make up`
+    generates (`.run/secrets/gateway.env`), as the platform's gateway reads it."""
 
     model_config = SettingsConfigDict(
-        env_prefix="GATEWAY_", env_file=DEV_ENV_FILE, extra="ignore", frozen=True
+        env_prefix="GATEWAY_", env_file=LOCAL_SECRETS_FILE, extra="ignore", frozen=True
     )
 
     stripe_webhook_secrets: SecretStr

@@ -9,12 +9,14 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterable
 
 import httpx
 
 from bench.footprint import children_by_parent, descendants, service_pids
 from deploy.local.settings import StackSettings
 from deploy.local.stack import Stack
+from flink_jobs.flink_rest import FlinkRest, FlinkRestError
 from lakehouse.settings import LakehouseSettings
 
 
@@ -59,3 +61,32 @@ def wait_for_flink(base_url: str, timeout: float = 180) -> None:
             pass
         time.sleep(2)
     raise AssertionError(f"Flink at {base_url} did not come back within {timeout:.0f}s")
+
+
+def job_states(base_url: str, job_ids: Iterable[str]) -> dict[str, str]:
+    """Each job's state, fully RUNNING meaning every task runs too; "-" while the
+    JobManager does not answer (dead, starting, or not yet the leader)."""
+    states = {}
+    with FlinkRest(base_url, timeout=3) as flink:
+        for job_id in job_ids:
+            try:
+                details = flink.job(job_id)
+            except FlinkRestError:
+                states[job_id] = "-"
+                continue
+            states[job_id] = "RUNNING" if details.fully_running else details.state
+    return states
+
+
+def wait_for_jobs_running(base_url: str, job_ids: Iterable[str], timeout: float) -> float:
+    """Seconds until every one of the jobs runs again with all its tasks; fails after
+    `timeout` with the state each one was last seen in."""
+    ids = list(job_ids)
+    started = time.monotonic()
+    states: dict[str, str] = {}
+    while time.monotonic() - started < timeout:
+        states = job_states(base_url, ids)
+        if all(state == "RUNNING" for state in states.values()):
+            return time.monotonic() - started
+        time.sleep(1)
+    raise AssertionError(f"jobs not running again within {timeout:.0f}s: {states}")

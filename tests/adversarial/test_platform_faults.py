@@ -4,8 +4,8 @@ After recovery nothing is lost and nothing is doubled, checked by Kafka (partiti
 offset) and by event id. The TaskManager kill and stop-with-savepoint are covered by
 tests/integration/test_validation_job.py, whose helpers these tests reuse.
 
-These tests disrupt everything on the shared platform (the JobManager kill ends every
-running job on a cluster without HA): run them alone.
+These tests disrupt everything on the shared platform (every job on the cluster restarts
+from its latest checkpoint when the JobManager is killed): run them alone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ import time
 import pytest
 from confluent_kafka import Producer
 
-from flink_jobs.submit import RestoreMode
-from tests.adversarial.faults import kill_hard, restart, wait_for_flink, wait_for_new_pid
+from flink_jobs.flink_rest import ACTIVE_STATES
+from tests.adversarial.faults import (
+    kill_hard,
+    restart,
+    wait_for_jobs_running,
+    wait_for_new_pid,
+)
 from tests.integration.test_validation_job import (  # noqa: F401  (pytest fixture)
     Pipeline,
     generated_messages,
@@ -97,25 +102,45 @@ def test_kafka_broker_restart_under_load_loses_and_doubles_nothing(pipeline, tri
     assert pipeline.submitter.flink.job(submitted.job_id).state == "RUNNING"
 
 
-def test_jobmanager_kill_then_resume_from_checkpoint_loses_and_doubles_nothing(
+def test_jobmanager_kill_recovers_every_job_by_itself_and_loses_and_doubles_nothing(
     pipeline,  # noqa: F811
     trino_rows,
+    stack_settings,
 ):
-    pipeline.submitter.submit(pipeline.job)
+    """Flink's ZooKeeper HA: supervisord starts the killed JobManager again, which finds
+    its jobs in ZooKeeper and resumes each from its latest checkpoint, same job id. No
+    command is typed, and the submitter then starts no second copy."""
+    assert stack_settings.flink_ha, "the platform runs without Flink HA (PAYSTREAM_FLINK_HA)"
+    flink = pipeline.submitter.flink
+    submitted = pipeline.submitter.submit(pipeline.job)
     sender = Sender(pipeline)
     sender.send(0, 300)
     # A completed checkpoint holds these before the JobManager dies.
     wait_until_reconciled(trino_rows, pipeline, sender.produced, timeout=240)
+    checkpointed = flink.checkpoints(submitted.job_id).latest_completed
+    assert checkpointed is not None
+    # Every job on the cluster must come back, not only this test's.
+    running = [job.job_id for job in flink.jobs() if job.state == "RUNNING"]
+    assert submitted.job_id in running
+
     thread = sender.in_background(batches=6, start=10_000)
     time.sleep(3)
     old = kill_hard("flink-jobmanager")[0]
-    wait_for_new_pid("flink-jobmanager", old)
+    seconds = wait_for_jobs_running(flink.base_url, running, timeout=60)
+    assert wait_for_new_pid("flink-jobmanager", old, timeout=5) != old
+
+    restored = flink.checkpoints(submitted.job_id).restored
+    assert restored is not None and not restored.is_savepoint, restored
+    assert restored.checkpoint_id >= checkpointed.checkpoint_id, (restored, checkpointed)
+    # The submitter recognises the recovered job by its name: no second copy.
+    again = pipeline.submitter.submit(pipeline.job)
+    assert not again.started and again.job_id == submitted.job_id, again
+    copies = flink.jobs_named(pipeline.job.name, ACTIVE_STATES)
+    assert [job.job_id for job in copies] == [submitted.job_id], copies
+
     thread.join()
-    wait_for_flink(pipeline.submitter.flink.base_url)
-    # Without HA the new JobManager knows no jobs: resume from the retained checkpoint.
-    resumed = pipeline.submitter.submit(pipeline.job, RestoreMode.CHECKPOINT)
-    assert resumed.started and resumed.restored_from
     sender.send(20_000, 300)
     assert not sender.failed, sender.failed[:3]
     wait_until_reconciled(trino_rows, pipeline, sender.produced, timeout=300)
     assert_ids_unique(trino_rows, pipeline, sender)
+    print(f"all {len(running)} jobs running again {seconds:.0f}s after the kill")

@@ -53,6 +53,7 @@ def test_the_runs_bridge_and_worker_get_its_own_names_from_their_environment(mon
     assert seen_by_process.sink_topic == "bench.abc123.payments.enriched"
     assert seen_by_process.consumer_group == "bench-bridge-abc123"
     assert seen_by_process.recovery_table == "bench_recovery_attempts_abc123"
+    assert seen_by_process.claims_table == "bench_enrichment_claims_abc123"
     assert seen_by_process.inference_url == "http://127.0.0.1:9999"
     assert seen_by_process.batch_size == 77
     assert seen_by_process.recovery_delay_scale == 1e-6

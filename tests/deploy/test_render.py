@@ -16,7 +16,7 @@ from lakehouse.settings import LakehouseSettings
 
 @pytest.fixture
 def stack(tmp_path: Path) -> StackSettings:
-    return StackSettings(run_dir=tmp_path / "run")
+    return StackSettings(run_dir=tmp_path / "run", flink_ha=True)
 
 
 @pytest.fixture
@@ -99,6 +99,7 @@ def test_supervisord_starts_nothing_by_itself_and_stops_whole_process_groups(sta
     programs = [s for s in parser.sections() if s.startswith("program:")]
     assert {p.removeprefix("program:") for p in programs} == {
         "postgres",
+        "zookeeper",
         "kafka",
         "flink-jobmanager",
         "flink-taskmanager",

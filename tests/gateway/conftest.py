@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,8 +13,9 @@ from gateway.settings import GatewaySettings
 from gateway.simulator import Credentials
 from tests.gateway.doubles import RecordingPublisher
 
-STRIPE_SECRETS = ("whsec_test_current_0123456789abcdef", "whsec_test_previous_fedcba9876543210")
-SQUARE_KEY = "sq_test_signature_key_0123"
+# Drawn per run, as the platform's are: no committed value is ever a working secret.
+STRIPE_SECRETS = (f"whsec_{secrets.token_urlsafe(24)}", f"whsec_{secrets.token_urlsafe(24)}")
+SQUARE_KEY = secrets.token_urlsafe(24)
 SQUARE_URL = "https://gateway.example.test/webhooks/square"
 
 

@@ -1,7 +1,9 @@
 """The gateway on the platform's real Kafka broker.
 
 Each test module run writes to topics of its own (`GATEWAY_TOPIC_PREFIX`), deleted after.
-Nothing here stops or disturbs the shared broker.
+`test_503_while_the_broker_is_stopped_then_accepted_again` stops and restarts the shared
+broker through supervisord: it disturbs everyone using Kafka for some 20 s (the same
+behaviour on a broker of the test's own: tests/gateway/test_producer_faults.py).
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from fastapi.testclient import TestClient
 
+from deploy.local.settings import StackSettings
+from deploy.local.stack import Stack
 from gateway.intake import DLQ_TOPIC
 from gateway.main import create_app
 from gateway.providers.stripe import sign_stripe
 from gateway.settings import GatewaySettings
 from gateway.simulator import Credentials, Kind, Mix, generate_events, post_events
-from lakehouse.settings import REPO_ROOT
+from lakehouse.settings import REPO_ROOT, LakehouseSettings
 from streaming.settings import KafkaSettings
 from streaming.topics import delete_topics, ensure_topics
 from tests.gateway.conftest import simulator_credentials
@@ -248,6 +252,40 @@ def test_503_when_kafka_is_unreachable(prefix):
         assert post_stripe(client, stripe_event("down", 0), "down-0") == 503
         assert client.get("/ready").status_code == 503
         assert client.get("/health").status_code == 200
+
+
+def test_503_while_the_broker_is_stopped_then_accepted_again(prefix):
+    stack = Stack(StackSettings(), LakehouseSettings())
+    settings = GatewaySettings(
+        stripe_webhook_secrets=",".join(STRIPE_SECRETS),
+        produce_timeout_seconds=2,
+        topic_prefix=prefix,
+    )
+    run = uuid.uuid4().hex[:8]
+    with TestClient(create_app(settings)) as client:
+        assert post_stripe(client, stripe_event(run, 0), f"{run}-before") == 202
+        stack.supervisorctl("stop", "kafka")
+        try:
+            refused = [
+                post_stripe(client, stripe_event(run, 1), f"{run}-down-{i}") for i in range(2)
+            ]
+            ready_while_down = client.get("/ready").status_code
+        finally:
+            stack.start_and_wait([stack.service("kafka")])
+        assert refused == [503, 503]
+        assert ready_while_down == 503
+        # The producer reconnects on its own; a provider retries until it gets a 2xx.
+        attempts = 0
+        while post_stripe(client, stripe_event(run, 1), f"{run}-after-{attempts}") != 202:
+            attempts += 1
+            assert attempts < 30, "the gateway did not accept again after the broker returned"
+            time.sleep(1)
+        assert client.get("/ready").status_code == 200
+    mine = [r for r in read_all(prefix, expected=2, timeout=30)
+            if r.headers["request_id"].startswith(run)]  # fmt: skip
+    ids = sorted(r.headers["request_id"] for r in mine)
+    # What was refused with 503 was not written behind the provider's back.
+    assert ids == sorted([f"{run}-before", f"{run}-after-{attempts}"])
 
 
 def test_a_fatal_producer_error_is_recovered_from_on_the_real_broker(prefix):

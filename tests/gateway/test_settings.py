@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.settings import DEV_ENV_FILE, MIB, GatewaySettings
+from deploy.local.secret_files import ensure_platform_secrets
+from gateway.settings import MIB, GatewaySettings
 from gateway.simulator import Credentials
 
 
@@ -32,12 +33,16 @@ def test_defaults_and_no_secrets(monkeypatch):
     assert (settings.max_body_bytes, settings.stripe_tolerance_seconds) == (MIB, 300)
 
 
-def test_dev_env_has_two_stripe_secrets_and_the_local_square_url(monkeypatch):
+def test_generated_secrets_have_two_stripe_secrets_and_the_local_square_url(monkeypatch, tmp_path):
     for name in ("STRIPE_WEBHOOK_SECRETS", "SQUARE_SIGNATURE_KEY", "SQUARE_NOTIFICATION_URL"):
         monkeypatch.delenv(f"GATEWAY_{name}", raising=False)
-    settings = GatewaySettings(_env_file=DEV_ENV_FILE)  # type: ignore[call-arg]
+    *_, gateway_env = ensure_platform_secrets(
+        8000, tmp_path / "pg.env", tmp_path / "catalog.env", tmp_path / "gateway.env"
+    )
+    settings = GatewaySettings(_env_file=gateway_env)  # type: ignore[call-arg]
     assert len(settings.stripe_secrets) == 2
     assert all(secret.startswith("whsec_") for secret in settings.stripe_secrets)
     assert settings.square_notification_url == "http://127.0.0.1:8000/webhooks/square"
-    credentials = Credentials()  # type: ignore[call-arg]
+    # The simulator signs with what the gateway checks, from the same file.
+    credentials = Credentials(_env_file=gateway_env)  # type: ignore[call-arg]
     assert credentials.stripe_secret == settings.stripe_secrets[0]

@@ -7,6 +7,7 @@ deploy/local/stack.py), on free loopback ports, with their data in the test's fo
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import time
@@ -112,11 +113,13 @@ def bootstrap(process: PrivateProcess) -> str:
 
 
 def private_postgres(folder: Path) -> tuple[PrivateProcess, str]:
-    """A PostgreSQL cluster initialised and run as the platform's (trust auth, loopback,
-    as the `postgres` user when the tests run as root), on a free port; and its DSN.
-    `folder` must be reachable by that user: pytest's own tmp_path is not."""
+    """A PostgreSQL cluster initialised and run as the platform's (scram-sha-256 with a
+    password of its own, loopback, as the `postgres` user when the tests run as root), on
+    a free port; and its DSN. `folder` must be reachable by that user: pytest's own
+    tmp_path is not."""
     lakehouse = LakehouseSettings(catalog_db_port=free_port())
-    stack = StackSettings(run_dir=folder / "run")
+    password = secrets.token_urlsafe(16)
+    stack = StackSettings(run_dir=folder / "run", postgres_password=password)
     Stack(stack, lakehouse).prepare_postgres()
     service = _platform_service(stack, "postgres", lakehouse)
     process = PrivateProcess(
@@ -128,5 +131,5 @@ def private_postgres(folder: Path) -> tuple[PrivateProcess, str]:
         user=service.user,
         stop_signal=signal.SIGINT,
     )
-    dsn = f"postgresql://postgres@127.0.0.1:{lakehouse.catalog_db_port}/postgres"
+    dsn = f"postgresql://postgres:{password}@127.0.0.1:{lakehouse.catalog_db_port}/postgres"
     return process, dsn
