@@ -171,8 +171,8 @@ UNIFIED_COLUMNS: Columns = [
     ("kafka_partition", INT),
     ("kafka_offset", BIGINT),
 ]
-# Section 4's quarantine columns, and the provider's ids when they could be read.
-UNIFIED_QUARANTINE_COLUMNS: Columns = [
+# Section 4's quarantine columns, shared by every quarantine table beside the bronze ones.
+QUARANTINE_COMMON_COLUMNS: Columns = [
     ("raw_payload", STRING),
     ("rejection_reason", STRING),
     ("rejection_reasons", STRINGS),
@@ -181,6 +181,10 @@ UNIFIED_QUARANTINE_COLUMNS: Columns = [
     ("kafka_partition", INT),
     ("kafka_offset", BIGINT),
     ("kafka_timestamp", TIMESTAMPTZ),
+]
+# ... and the provider's ids when they could be read.
+UNIFIED_QUARANTINE_COLUMNS: Columns = [
+    *QUARANTINE_COMMON_COLUMNS,
     ("provider", STRING),
     ("provider_event_id", STRING),
     ("event_id", STRING),
@@ -204,14 +208,7 @@ ENRICHMENT_COLUMNS: Columns = [
 # quarantine columns, and the event id when it could be read.
 ENRICHMENT_QUARANTINE_TABLE = "quarantine_payment_enrichments"
 ENRICHMENT_QUARANTINE_COLUMNS: Columns = [
-    ("raw_payload", STRING),
-    ("rejection_reason", STRING),
-    ("rejection_reasons", STRINGS),
-    ("quarantine_timestamp", TIMESTAMPTZ),
-    ("kafka_topic", STRING),
-    ("kafka_partition", INT),
-    ("kafka_offset", BIGINT),
-    ("kafka_timestamp", TIMESTAMPTZ),
+    *QUARANTINE_COMMON_COLUMNS,
     ("event_id", STRING),
 ]
 
