@@ -8,19 +8,16 @@ the inserts' SELECTs) is the job's own rendered SQL.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploy.local.settings import StackSettings
 from flink_jobs.enrichment_checks import ENRICHMENT_REASONS, RESULT_FIELDS, reason_conditions
 from flink_jobs.enrichment_job import SOURCE_TABLE, render_enrichment_job
 from flink_jobs.jobs import JobSettings
-from lakehouse.settings import REPO_ROOT
+from tests.flink_venv import run_harness
 from validation.tables import (
     ENRICHMENT_COLUMNS,
     ENRICHMENT_QUARANTINE_COLUMNS,
@@ -215,19 +212,7 @@ def results(tmp_path_factory) -> Results:
             ENRICHMENT_QUARANTINE_TABLE: flink_columns(ENRICHMENT_QUARANTINE_COLUMNS),
         },
     }
-    (folder / "job.json").write_text(json.dumps(job))
-    python = StackSettings().flink_venv / "bin" / "python"
-    run = subprocess.run(
-        [str(python), str(HARNESS), str(folder / "job.json"), str(folder / "out.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=REPO_ROOT,
-        env=os.environ | {"PYTHONPATH": str(REPO_ROOT)},
-    )
-    assert run.returncode == 0, run.stderr[-5000:]
-    out = json.loads((folder / "out.json").read_text())
+    out = run_harness(HARNESS, job, folder)
     quarantine = {int(row["kafka_offset"]): row for row in out[ENRICHMENT_QUARANTINE_TABLE]}
     assert len(quarantine) == len(out[ENRICHMENT_QUARANTINE_TABLE]), "two rows for one message"
     return Results(out[ENRICHMENT_TABLE], quarantine, out["plan"])

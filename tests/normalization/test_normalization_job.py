@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +17,9 @@ from typing import Any
 
 import pytest
 
-from deploy.local.settings import StackSettings
-from lakehouse.settings import REPO_ROOT
 from normalization.providers import PROVIDERS
 from normalization.reasons import Reason
+from tests.flink_venv import run_harness
 from tests.normalization import envelopes as e
 from tests.normalization.envelopes import DELETE, Message, unified_event_id
 from validation.tables import TIMESTAMPTZ, UNIFIED_COLUMNS, UNIFIED_QUARANTINE_COLUMNS
@@ -459,22 +456,9 @@ def results(tmp_path_factory) -> Results:
         "files": write_sources(folder),
         "settings": {"catalog": "lakehouse", "namespace": "payments_db"},
     }
-    (folder / "job.json").write_text(json.dumps(job))
-    python = StackSettings().flink_venv / "bin" / "python"
     started = datetime.now(UTC)
-    run = subprocess.run(
-        [str(python), str(HARNESS), str(folder / "job.json"), str(folder / "out.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=REPO_ROOT,
-        # The checkout's packages (normalization is not installed in the Flink venv).
-        env=os.environ | {"PYTHONPATH": str(REPO_ROOT)},
-    )
+    out = run_harness(HARNESS, job, folder)
     finished = datetime.now(UTC)
-    assert run.returncode == 0, run.stderr[-5000:]
-    out = json.loads((folder / "out.json").read_text())
     return Results(
         topic=keyed(out["topic"], UNIFIED_COLUMNS),
         payments=keyed(out["payments"], UNIFIED_COLUMNS),

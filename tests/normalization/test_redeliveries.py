@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploy.local.settings import StackSettings
-from lakehouse.settings import REPO_ROOT
 from normalization.providers import PROVIDERS
+from tests.flink_venv import run_harness
 from tests.normalization import envelopes as e
 from tests.normalization.envelopes import Message, unified_event_id
 from validation.tables import REDELIVERY_COLUMNS, UNIFIED_COLUMNS, UNIFIED_QUARANTINE_COLUMNS
@@ -81,19 +78,7 @@ def out(tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
         "files": write_sources(folder),
         "settings": {"catalog": "lakehouse", "namespace": "payments_db"},
     }
-    (folder / "job.json").write_text(json.dumps(job))
-    python = StackSettings().flink_venv / "bin" / "python"
-    run = subprocess.run(
-        [str(python), str(HARNESS), str(folder / "job.json"), str(folder / "out.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=REPO_ROOT,
-        env=os.environ | {"PYTHONPATH": str(REPO_ROOT)},
-    )
-    assert run.returncode == 0, run.stderr[-5000:]
-    raw = json.loads((folder / "out.json").read_text())
+    raw = run_harness(HARNESS, job, folder)
     return {
         "payments": rows(raw, "payments", UNIFIED_COLUMNS),
         "topic": rows(raw, "topic", UNIFIED_COLUMNS),

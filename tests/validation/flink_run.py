@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import time
 from pathlib import Path
 
-from deploy.local.settings import StackSettings
+from tests.flink_venv import run_harness
 from validation.flink_sql import raw_payload_column
 
 HARNESS = Path(__file__).with_name("flink_harness.py")
@@ -40,16 +39,7 @@ def run_sql(
 ) -> tuple[dict[str, Rows], float]:
     """Each query's rows (values as text) and the seconds the whole run took."""
     job = {"statements": statements, "queries": queries}
-    (folder / "job.json").write_text(json.dumps(job))
-    python = StackSettings().flink_venv / "bin" / "python"
     started = time.monotonic()
-    run = subprocess.run(
-        [str(python), str(HARNESS), str(folder / "job.json"), str(folder / "out.json")],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    out = run_harness(HARNESS, job, folder, timeout)
     elapsed = time.monotonic() - started
-    assert run.returncode == 0, run.stderr[-5000:]
-    return json.loads((folder / "out.json").read_text()), elapsed
+    return out, elapsed

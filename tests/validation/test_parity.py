@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deploy.local.settings import StackSettings
+from tests.flink_venv import run_harness
 from tests.validation.cases import EXPECTED, Case, all_cases
 from validation.flink_sql import raw_payload_column, render_views
 from validation.python_rules import stored_payload, validate
@@ -86,20 +85,11 @@ def flink_results(tmp_path_factory) -> dict[int, dict[str, Any]]:
         statements += source_view(t, mine, folder)
         statements += [s for s in render_views(t, f"raw_{t.name}").split(";\n") if s.strip()]
     job = {"statements": statements, "queries": {t.name: query(t) for t in EVENT_TYPES}}
-    (folder / "job.json").write_text(json.dumps(job))
-    python = StackSettings().flink_venv / "bin" / "python"
-    run = subprocess.run(
-        [str(python), str(HARNESS), str(folder / "job.json"), str(folder / "out.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-5000:]
+    rows_by_type = run_harness(HARNESS, job, folder)
     results: dict[int, dict[str, Any]] = {}
     for t in EVENT_TYPES:
         names = [*COMPARED, *(name for name, _ in compared_columns(t))]
-        for row in json.loads((folder / "out.json").read_text())[t.name]:
+        for row in rows_by_type[t.name]:
             record = dict(zip(names, row, strict=True))
             results[int(record["kafka_offset"])] = record
     return results
