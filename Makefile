@@ -10,8 +10,10 @@ SERVICE     ?=
 RATE        ?= 1
 DURATION    ?= 60s
 TYPES       ?= charges,refunds,disputes,subscriptions
+# Exit 0 when something listens on 127.0.0.1:<port> (a second copy of a service would clash).
+PORT_TAKEN  = $(PY) -c 'import socket, sys; sys.exit(socket.socket().connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)'
 
-.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs compact flink-sql trino dbt-build dagster demo bench soak test test-unit test-integration lint
+.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,8 +33,8 @@ down: ## Stop every service; nothing is left running or listening
 status: ## Show each service's state, readiness and address
 	@if [ -x $(PY) ]; then $(STACK) status; else echo "Not set up: run 'make setup'."; exit 1; fi
 
-logs: $(SETUP_STAMP) ## Follow the logs (SERVICE=postgres|zookeeper|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge)
-	@$(STACK) logs $(SERVICE) --follow
+logs: ## Follow the logs (SERVICE=postgres|zookeeper|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge)
+	@if [ -x $(PY) ]; then $(STACK) logs $(SERVICE) --follow; else echo "No logs: nothing has run here yet (make setup, then make up)."; exit 1; fi
 
 clean: ## Stop everything and delete all local data (.run); caches are kept
 	@if [ -x $(PY) ]; then $(STACK) clean; else rm -rf .run; fi
@@ -41,16 +43,19 @@ topics: $(SETUP_STAMP) ## Create the missing Kafka topics of the contract; idemp
 	@$(PY) -m streaming.topics
 
 load: $(SETUP_STAMP) ## JR events into the raw topics: RATE=1 (x default rates) DURATION=60s TYPES=charges,... (needs `make up`, `make topics`)
-	@$(PY) -m streaming.load --rate $(RATE) --duration $(DURATION) --types $(TYPES)
+	@$(PY) -m loadgen.jr --rate $(RATE) --duration $(DURATION) --types $(TYPES)
 
 submit: up ## Start the Flink jobs, resuming from their newest savepoint/checkpoint (JOB=name for one, FRESH=1 without state)
-	@$(PY) -m flink_jobs.submit submit $(if $(JOB),--job $(JOB)) $(if $(FRESH),--fresh)
+	@$(PY) -m deploy.flink.submit submit $(if $(JOB),--job $(JOB)) $(if $(FRESH),--fresh)
 
 jobs: $(SETUP_STAMP) ## List the Flink jobs: name, id, state, start time, last checkpoint (needs `make up`)
-	@$(PY) -m flink_jobs.submit list
+	@$(PY) -m deploy.flink.submit list
 
 stop-jobs: $(SETUP_STAMP) ## Stop the running Flink jobs with a savepoint (`make submit` resumes from it; needs `make up`)
-	@$(PY) -m flink_jobs.submit stop $(if $(JOB),--job $(JOB))
+	@$(PY) -m deploy.flink.submit stop $(if $(JOB),--job $(JOB))
+
+sql: $(SETUP_STAMP) ## Print the SQL each Flink job runs, rendered from its settings (JOB=name for one; no cluster needed)
+	@$(PY) -m deploy.flink.submit submit --print $(if $(JOB),--job $(JOB))
 
 compact: $(SETUP_STAMP) ## Compact the lakehouse tables: optimize, expire snapshots, remove orphan files (needs `make up`)
 	@$(PY) -m lakehouse.maintenance
@@ -62,9 +67,10 @@ trino: $(SETUP_STAMP) ## Open the Trino CLI on `lakehouse` (needs `make up`)
 	@$(PY) -m deploy.local.clients trino
 
 webhooks: $(SETUP_STAMP) ## Signed Stripe/Square webhooks to the gateway: WEBHOOK_RATE=50 DURATION=60s (needs `make up`)
-	@$(PY) -m gateway.simulator --rate $(or $(WEBHOOK_RATE),50) --duration $(DURATION)
+	@$(PY) -m loadgen.webhooks --rate $(or $(WEBHOOK_RATE),50) --duration $(DURATION)
 
-gateway: $(SETUP_STAMP) ## Run the webhook gateway alone on :8000 with the secrets `make up` generated into .run/secrets/gateway.env (`make up` already runs it)
+gateway: $(SETUP_STAMP) ## Run the webhook gateway alone on :8000 (GATEWAY_PORT=) with the secrets `make up` generated into .run/secrets/gateway.env (`make up` already runs it)
+	@if $(PORT_TAKEN) $${GATEWAY_PORT:-8000}; then echo "make gateway: 127.0.0.1:$${GATEWAY_PORT:-8000} is taken (make up runs the gateway there: make status, make logs SERVICE=gateway); for a second copy: GATEWAY_PORT=8010 make gateway"; exit 1; fi
 	@$(PY) -m gateway --env-file .run/secrets/gateway.env
 
 worker: $(SETUP_STAMP) ## Run a Temporal worker alone: enrichment and payment-recovery workflows (`make up` already runs one)
@@ -78,9 +84,10 @@ dbt-build: $(SETUP_STAMP) ## Build and test the dbt models on Trino: seed, snaps
 
 dagster: $(SETUP_STAMP) ## Dagster UI on http://127.0.0.1:3000: dbt assets, quarantine/freshness checks, schedules (needs `make up`)
 	@mkdir -p .run/dagster
-	@DAGSTER_HOME=$(CURDIR)/.run/dagster $(VENV)/bin/dagster dev -f dbt/orchestration/definitions.py -d dbt/orchestration -h 127.0.0.1 -p 3000
+	@DAGSTER_HOME=$(CURDIR)/.run/dagster $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-inference: $(SETUP_STAMP) ## Run the inference service alone on 127.0.0.1:8001 (`make up` already runs it)
+inference: $(SETUP_STAMP) ## Run the inference service alone on 127.0.0.1:8001 (INFERENCE_PORT=; `make up` already runs it)
+	@if $(PORT_TAKEN) $${INFERENCE_PORT:-8001}; then echo "make inference: 127.0.0.1:$${INFERENCE_PORT:-8001} is taken (make up runs the inference service there: make status, make logs SERVICE=inference); for a second copy: INFERENCE_PORT=8011 make inference"; exit 1; fi
 	@$(PY) -m inference
 
 train-model: $(SETUP_STAMP) ## Train the fraud/churn model into .run/models/ (deterministic; SEED=, ROWS=); restart inference to use it
@@ -95,6 +102,10 @@ soak: $(SETUP_STAMP) ## End-to-end soak: webhooks at RATE=2000/s (vegeta) + JR (
 	@deploy/local/build_vegeta.sh
 	@$(PY) -m bench.soak $(if $(filter-out file,$(origin RATE)),--rate $(RATE)) $(if $(filter-out file,$(origin DURATION)),--duration $(DURATION)) $(if $(JR_RATE),--jr-rate $(JR_RATE))
 
+chaos: $(SETUP_STAMP) ## Chaos soak: the soak's load (RATE=500/s, JR_RATE=100, DURATION=20m, 2% hostile) while each service is killed -9 in turn; per-fault recovery, exact reconciliation (needs `make up`, `make submit`; PLAN=1 prints the schedule only)
+	@deploy/local/build_vegeta.sh
+	@$(PY) -m bench.chaos $(if $(filter-out file,$(origin RATE)),--rate $(RATE)) $(if $(filter-out file,$(origin DURATION)),--duration $(DURATION)) $(if $(JR_RATE),--jr-rate $(JR_RATE)) $(if $(HOSTILE_SHARE),--hostile-share $(HOSTILE_SHARE)) $(if $(PLAN),--plan)
+
 demo: up ## The main job end to end on the local stack
 	@$(PY) -m deploy.local.demo
 
@@ -108,6 +119,5 @@ test-unit: $(SETUP_STAMP) ## Unit tests only (no services needed)
 test-integration: $(SETUP_STAMP) ## Integration tests on the real platform (starts it if needed, stops it if it started it)
 	@$(PY) -m deploy.local.with_stack $(PY) -m pytest -m integration -q
 
-lint: $(SETUP_STAMP) ## ruff and mypy
+lint: $(SETUP_STAMP) ## ruff (lint, format check) and one mypy run over every package
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
-	@MYPYPATH=dbt/orchestration $(VENV)/bin/mypy dbt/orchestration/definitions.py dbt/orchestration/paystream_analytics dbt/scripts/render_currencies.py

@@ -17,8 +17,8 @@ from bench.pipeline import Pipeline, pipeline
 from bench.plots import line_plot
 from bench.results import Result
 from bench.settings import BenchSettings
+from contracts.events import EVENT_TYPES
 from lakehouse.clients import trino_connection
-from validation.rules import EVENT_TYPES
 
 CHECKPOINT_INTERVAL = "5s"
 

@@ -20,10 +20,11 @@ from pathlib import Path
 from bench.plots import bar_plot
 from bench.results import Result
 from bench.settings import BenchSettings
+from contracts.paths import REPO_ROOT
+from deploy.flink.flink_rest import FlinkRest
 from deploy.local.settings import StackSettings
 from deploy.local.stack import UP_LOG, Stack
-from flink_jobs.flink_rest import FlinkRest
-from lakehouse.settings import REPO_ROOT, LakehouseSettings
+from lakehouse.settings import LakehouseSettings
 
 READY_LINE = re.compile(r"Platform ready in (\d+)s \(started (\d+) of (\d+) services\)")
 
@@ -124,12 +125,12 @@ def idle_samples(pids: dict[str, int], count: int) -> list[dict[str, float]]:
 
 
 def sample_under_load(pids: dict[str, int], settings: BenchSettings) -> list[dict[str, float]]:
-    """RSS every second while `streaming.load` drives JR into the raw topics."""
-    # streaming.load's --rate multiplies its per-type default rates (3.03 msg/s in total).
+    """RSS every second while `loadgen.jr` drives JR into the raw topics."""
+    # loadgen.jr's --rate multiplies its per-type default rates (3.03 msg/s in total).
     multiplier = settings.footprint_load_rate / 3.03
     load = subprocess.Popen(
         [
-            sys.executable, "-m", "streaming.load",
+            sys.executable, "-m", "loadgen.jr",
             "--rate", f"{multiplier:.3f}",
             "--duration", f"{settings.footprint_load_seconds:.0f}s",
         ],
@@ -140,7 +141,7 @@ def sample_under_load(pids: dict[str, int], settings: BenchSettings) -> list[dic
         samples.append(rss_by_service(pids))
         time.sleep(1)
     if load.returncode != 0:
-        raise RuntimeError(f"streaming.load failed: {load.stderr.read() if load.stderr else ''}")
+        raise RuntimeError(f"loadgen.jr failed: {load.stderr.read() if load.stderr else ''}")
     return samples
 
 
@@ -179,7 +180,7 @@ def run(settings: BenchSettings, out: Path) -> Result:
         measured=True,
         reason=(
             f"Peak RSS of each supervisord program's process tree: idle (3 samples) and under "
-            f"`streaming.load` at ~{settings.footprint_load_rate:g} msg/s for "
+            f"`loadgen.jr` at ~{settings.footprint_load_rate:g} msg/s for "
             f"{settings.footprint_load_seconds:g}s, with {len(jobs)} Flink job(s) running "
             f"({jobs_text}). Other work on the shared platform counts too. {up_text}."
         ),

@@ -26,17 +26,21 @@ import httpx
 
 from bench.gateway import GATEWAY_APP, PATH, gateway_env, prefixed_topics, uvicorn
 from bench.messages import payloads
-from bench.openloop import stripe_body, stripe_signature
+from bench.openloop import stripe_body
 from bench.pipeline import Pipeline, pipeline
 from bench.plots import histogram
 from bench.results import Result, summarise
 from bench.settings import BenchSettings
-from flink_jobs.jobs import PyFlinkJob
-from flink_jobs.normalization_job import NORMALIZATION_JOB, job_environment
+from contracts.events import CHARGES
+from contracts.tables import UNIFIED_TABLE
+from contracts.topics import NORMALIZED
+from flink_jobs.job import SqlJob
+from flink_jobs.normalization_job import normalization_job
+from gateway.providers.stripe import sign_stripe
 from lakehouse.clients import trino_connection
 from normalization.providers import PROVIDERS
 
-TABLE = "payment_charges"
+TABLE = CHARGES.bronze_table
 
 
 def steady_load(p: Pipeline, rate: float, seconds: float, stop: threading.Event) -> int:
@@ -105,11 +109,9 @@ def steady_webhooks(
             if stop.is_set():
                 break
             body = stripe_body(n)
-            signature = stripe_signature(secret, int(time.time()), body)
+            signed = sign_stripe(body, (secret,), int(time.time()))
             response = client.post(
-                PATH,
-                content=body,
-                headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+                PATH, content=body, headers={"Content-Type": "application/json", **signed}
             )
             if response.is_success:
                 accepted[json.loads(body)["id"]] = datetime.now(UTC).timestamp()
@@ -146,30 +148,24 @@ def jr_path(settings: BenchSettings, interval: str, out: Path) -> dict:
     return {"sent": sent[0] if sent else 0, "seen": len(values), "freshness_s": values}
 
 
-def normalization_copy(p: Pipeline, prefix: str, normalized_topic: str) -> PyFlinkJob:
+def normalization_copy(p: Pipeline, prefix: str, normalized_topic: str) -> SqlJob:
     """The normalisation job on the gateway's prefixed topics and the run's namespace."""
     name = f"bench-normalization-{p.suffix}"
-    sources = json.dumps({provider.name: prefix + provider.topic for provider in PROVIDERS})
-    return PyFlinkJob(
-        name=name,
-        description="normalisation job on benchmark topics",
-        script=NORMALIZATION_JOB.script,
-        environment=lambda s: job_environment(
-            s,
-            job_name=name,
-            group_id=name,
-            source_topics=sources,
-            normalized_topic=normalized_topic,
-            namespace=p.namespace,
-        ),
+    return normalization_job(
+        name,
+        "normalisation job on benchmark topics",
         prepare=lambda s: p.ensure_tables(),
+        group_id=name,
+        source_topics={provider.name: prefix + provider.topic for provider in PROVIDERS},
+        normalized_topic=normalized_topic,
+        namespace=p.namespace,
     )
 
 
 def webhook_path(settings: BenchSettings, interval: str, out: Path) -> dict:
     secret = "whsec_" + secrets.token_hex(16)
     prefix = f"bench.{secrets.token_hex(4)}."
-    normalized = prefix + "payments.normalized"
+    normalized = prefix + NORMALIZED
     # The pipeline is left first: its job is cancelled before the topics it reads go.
     with (
         prefixed_topics(prefix, extra=(normalized,)),
@@ -192,7 +188,7 @@ def webhook_path(settings: BenchSettings, interval: str, out: Path) -> dict:
             try:
                 values = watch(
                     p,
-                    "SELECT provider_event_id FROM payments",
+                    f"SELECT provider_event_id FROM {UNIFIED_TABLE}",
                     lambda row: accepted.get(str(row[0])),
                     int(settings.freshness_rate * settings.freshness_seconds),
                     deadline,
@@ -205,7 +201,7 @@ def webhook_path(settings: BenchSettings, interval: str, out: Path) -> dict:
 
 
 PATHS = {
-    "JR: Kafka append -> payment_charges": jr_path,
+    f"JR: Kafka append -> {TABLE}": jr_path,
     "webhook: gateway 2xx -> payments": webhook_path,
 }
 

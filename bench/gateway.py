@@ -25,7 +25,8 @@ from bench.plots import line_plot
 from bench.processes import running
 from bench.results import Result
 from bench.settings import BenchSettings
-from lakehouse.settings import REPO_ROOT
+from contracts.paths import REPO_ROOT
+from contracts.topics import INGESTION_DLQ, WEBHOOK_RAW_TOPICS
 from streaming.settings import KafkaSettings
 from streaming.topics import delete_topics, ensure_topics
 
@@ -40,7 +41,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-GATEWAY_TOPICS = ("payments.stripe.raw", "payments.square.raw", "payments.ingestion.dlq")
+GATEWAY_TOPICS = (*WEBHOOK_RAW_TOPICS.values(), INGESTION_DLQ)
 
 
 def gateway_env(secret: str, topic_prefix: str) -> dict[str, str]:

@@ -9,10 +9,18 @@ from datetime import UTC, datetime
 
 from pyiceberg.catalog import Catalog
 
+from contracts.events import CHARGES
+from contracts.reasons import Reason
+
 MERCHANTS = 50
 CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 STATUSES = ("succeeded", "succeeded", "succeeded", "pending", "failed")
-REASONS = ("INVALID_CURRENCY", "MISSING_AMOUNT", "INVALID_TIMESTAMP", "MALFORMED_JSON")
+REASONS = (
+    Reason.INVALID_CURRENCY,
+    Reason.MISSING_AMOUNT,
+    Reason.INVALID_TIMESTAMP,
+    Reason.MALFORMED_JSON,
+)
 EPOCH = datetime(2026, 10, 1, tzinfo=UTC)
 
 
@@ -57,7 +65,7 @@ def quarantine_insert(table: str, start: int, count: int, ingested_at: datetime)
     return f"""INSERT INTO {table} (raw_payload, rejection_reason, rejection_reasons,
   quarantine_timestamp, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, charge_id)
 SELECT '{{"charge_id": "ch_' || CAST(n AS varchar) || '", "currency": "XXX"}}', reason,
-  ARRAY[reason], {at}, 'payment_charges', CAST(n % 3 AS integer), n, {at},
+  ARRAY[reason], {at}, '{CHARGES.topic}', CAST(n % 3 AS integer), n, {at},
   'ch_' || CAST(n AS varchar)
 FROM (SELECT n, element_at({reasons}, CAST(n % {len(REASONS)} AS integer) + 1) AS reason
       FROM UNNEST(sequence({start}, {start + count - 1})) AS t(n))"""

@@ -15,7 +15,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from validation.tables import UNIFIED_COLUMNS
+from contracts.tables import UNIFIED_COLUMNS
+from contracts.topics import STRIPE_RAW
 
 ID = "__N__"
 
@@ -141,7 +142,7 @@ def unified_event(n: int, run: str, event_type: str = "payment.succeeded", **ext
         "received_at": "2026-11-22T09:00:01.000Z",
         "processed_at": "2026-11-22T09:00:02.000Z",
         "schema_version": 1,
-        "kafka_topic": "payments.stripe.raw",
+        "kafka_topic": STRIPE_RAW,
         "kafka_partition": n % 3,
         "kafka_offset": n,
     }

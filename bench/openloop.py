@@ -12,8 +12,6 @@ Prints one JSON object to stdout.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import resource
 import sys
@@ -23,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.results import summarise
+from gateway.providers.stripe import sign_stripe
 
 REQUEST_TIMEOUT = 10.0
 # uvicorn closes a keep-alive connection after 5 s idle (--timeout-keep-alive). A pooled
@@ -83,11 +82,6 @@ def stripe_body(n: int) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
-def stripe_signature(secret: str, timestamp: int, body: bytes) -> str:
-    signed = f"{timestamp}.".encode() + body
-    return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
-
-
 def build_request(spec: Spec, n: int) -> bytes:
     body = stripe_body(n)
     headers = [
@@ -98,7 +92,8 @@ def build_request(spec: Spec, n: int) -> bytes:
         f"X-Request-Id: bench{n:016x}",
     ]
     if spec.kind == "stripe":
-        headers.append(f"Stripe-Signature: {stripe_signature(spec.secret, int(time.time()), body)}")
+        signed = sign_stripe(body, (spec.secret,), int(time.time()))
+        headers += [f"{name}: {value}" for name, value in signed.items()]
     return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
 
 

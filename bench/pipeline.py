@@ -16,18 +16,18 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from contracts.events import EVENT_TYPES
+from deploy.flink.flink_rest import FlinkRest
+from deploy.flink.policy import RestoreMode, Submitted, Submitter, SubmitterSettings
+from deploy.flink.restore import SubmissionLedger
 from deploy.local.settings import StackSettings
-from flink_jobs.flink_rest import FlinkRest
-from flink_jobs.jobs import Job, JobSettings, SqlJob
-from flink_jobs.restore import SubmissionLedger
-from flink_jobs.submit import RestoreMode, Submitted, Submitter, SubmitterSettings
+from flink_jobs.job import Job, JobSettings, SqlJob
 from flink_jobs.validation_job import kafka_source, render_validation_job
 from lakehouse.clients import load_catalog
 from lakehouse.settings import LakehouseSettings
+from lakehouse.tables import ensure_tables
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
-from validation.rules import EVENT_TYPES
-from validation.tables import ensure_tables
 
 
 def quiet(_: str) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lakehouse.settings import REPO_ROOT
+from contracts.paths import REPO_ROOT
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lakehouse.settings import RUN_DIR
+from contracts.paths import RUN_DIR
 from workflows.models import MAX_INFERENCE_BATCH
 
 BENCHMARKS = ("gateway", "flink", "freshness", "sidestream", "trino", "footprint")

@@ -38,6 +38,7 @@ from bench.plots import histogram
 from bench.processes import running
 from bench.results import Result, summarise
 from bench.settings import BenchSettings
+from contracts.topics import ENRICHED, NORMALIZED
 from deploy.local.readiness import NotReady, group_members, inference_ready, task_queue_pollers
 from deploy.local.settings import StackSettings
 from lakehouse.settings import LakehouseSettings
@@ -86,8 +87,8 @@ def is_failed(n: int, share: float) -> bool:
 def run_settings(settings: BenchSettings, suffix: str, inference_url: str) -> WorkflowSettings:
     return WorkflowSettings(
         task_queue=f"bench-enrichment-{suffix}",
-        source_topic=f"bench.{suffix}.payments.normalized",
-        sink_topic=f"bench.{suffix}.payments.enriched",
+        source_topic=f"bench.{suffix}.{NORMALIZED}",
+        sink_topic=f"bench.{suffix}.{ENRICHED}",
         consumer_group=f"bench-bridge-{suffix}",
         recovery_table=f"bench_recovery_attempts_{suffix}",
         claims_table=f"bench_enrichment_claims_{suffix}",

@@ -5,7 +5,7 @@
 For `--duration`, signed Stripe and Square webhooks of the simulator's mix (every event
 type, redeliveries, bad signatures, dead-lettered and quarantined ones, failed payments)
 go at `--rate` per second, open loop, through the platform's own gateway (vegeta, fed
-targets signed just in time: bench/vegeta.py), while JR (`streaming.load`) produces
+targets signed just in time: bench/vegeta.py), while JR (`loadgen.jr`) produces
 `--jr-rate` messages per second in all into the four raw topics. Every few seconds the
 consumer lag of each Flink job and of the bridge, and the CPU and RSS of every service
 and of the load client are sampled. When the load ends and the pipeline has drained:
@@ -65,25 +65,32 @@ from bench.sampling import Group, LagProbe, TreeUsage, mean_cpu_percent, peak_rs
 from bench.settings import BenchSettings
 from bench.sidestream import RECOVERY_TYPE, executions
 from bench.vegeta import AttackSpec, Hit, HitReader, TargetSpec, load_client, read_ledger
+from contracts.events import EVENT_TYPES
+from contracts.paths import REPO_ROOT
+from contracts.tables import ENRICHMENT_TABLE as ENRICHMENTS
+from contracts.tables import REDELIVERY_TABLE as REDELIVERIES
+from contracts.tables import UNIFIED_QUARANTINE_TABLE as QUARANTINE
+from contracts.tables import UNIFIED_TABLE as PAYMENTS
+from contracts.topics import RAW_EVENT_TOPICS
+from deploy.flink.flink_rest import FlinkRest
 from deploy.local.readiness import bridge_ready, gateway_ready, worker_ready
 from deploy.local.settings import StackSettings
 from deploy.local.stack import Stack
 from flink_jobs import enrichment_job, validation_job
-from flink_jobs.flink_rest import FlinkRest
-from gateway.simulator.sender import Credentials
 from lakehouse.clients import trino_connection
-from lakehouse.settings import REPO_ROOT, LakehouseSettings
+from lakehouse.settings import LakehouseSettings
+from loadgen.durations import parse_duration
+from loadgen.jr.driver import DEFAULT_RATES, partition_high_watermarks
+from loadgen.webhooks.sender import Credentials
 from normalization.providers import PROVIDERS
-from normalization.settings import NormalizationSettings
-from streaming.load import DEFAULT_RATES, parse_duration, partition_high_watermarks
+from normalization.settings import JOB_NAME as NORMALIZATION_JOB_NAME
+from normalization.settings import NormalizationSettings, flink_duration
 from streaming.settings import KafkaSettings
-from streaming.topics import RAW_EVENT_TOPICS
-from validation.rules import EVENT_TYPES
 from workflows.ids import recovery_workflow_id
 from workflows.settings import WorkflowSettings
 
 NAME = "soak"
-PLATFORM_JOBS = (validation_job.JOB_NAME, "payments-normalization", enrichment_job.JOB_NAME)
+PLATFORM_JOBS = (validation_job.JOB_NAME, NORMALIZATION_JOB_NAME, enrichment_job.JOB_NAME)
 
 
 class SoakSettings(BaseSettings):
@@ -143,14 +150,16 @@ def groups() -> list[Group]:
     workflow = WorkflowSettings()
     return [
         Group(
-            "payments-validation", validation_job.CONSUMER_GROUP, tuple(RAW_EVENT_TOPICS.values())
+            validation_job.JOB_NAME,
+            validation_job.CONSUMER_GROUP,
+            tuple(RAW_EVENT_TOPICS.values()),
         ),
         Group(
-            "payments-normalization",
+            NORMALIZATION_JOB_NAME,
             NormalizationSettings().group_id,
             tuple(provider.topic for provider in PROVIDERS),
         ),
-        Group("payments-enrichment-sink", enrichment_job.CONSUMER_GROUP, (workflow.sink_topic,)),
+        Group(enrichment_job.JOB_NAME, enrichment_job.CONSUMER_GROUP, (workflow.sink_topic,)),
         Group("bridge", workflow.consumer_group, (workflow.source_topic,)),
     ]
 
@@ -191,14 +200,14 @@ def not_ready(stack: StackSettings) -> str | None:
 
 
 def jr_load(settings: SoakSettings, log: Path) -> subprocess.Popen[bytes]:
-    """`streaming.load` at `jr_rate` messages per second in all (it scales its defaults)."""
+    """`loadgen.jr` at `jr_rate` messages per second in all (it scales its defaults)."""
     multiplier = settings.jr_rate / sum(DEFAULT_RATES.values())
     with open(log, "wb") as output:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "streaming.load",
+                "loadgen.jr",
                 "--rate",
                 f"{multiplier:.4f}",
                 "--duration",
@@ -262,7 +271,7 @@ def soak_load(
         observed.hits += reader.new_hits()
         observed.untargeted = reader.untargeted
     except BaseException:
-        jr.terminate()  # streaming.load stops its JR processes on SIGTERM
+        jr.terminate()  # loadgen.jr stops its JR processes on SIGTERM
         jr.wait(60)
         raise
     try:
@@ -272,7 +281,7 @@ def soak_load(
         jr.wait(60)
     observed.load_ended = time.time()
     if jr.returncode != 0:
-        raise RuntimeError(f"streaming.load exited with {jr.returncode}; see {out}/soak-jr.log")
+        raise RuntimeError(f"loadgen.jr exited with {jr.returncode}; see {out}/soak-jr.log")
     return ledger
 
 
@@ -360,13 +369,13 @@ class Lakehouse:
         return list(self.cursor.fetchall())
 
     def run_payment_ids(self) -> str:
-        return f"SELECT event_id FROM payments WHERE {self.hooks}"
+        return f"SELECT event_id FROM {PAYMENTS} WHERE {self.hooks}"
 
     def coverage(self) -> tuple[int, int]:
         """(the run's payments, those with an enrichment) as of now."""
-        payments = self.query(f"SELECT count(*) FROM payments WHERE {self.hooks}")[0][0]
+        payments = self.query(f"SELECT count(*) FROM {PAYMENTS} WHERE {self.hooks}")[0][0]
         enriched = self.query(
-            "SELECT count(DISTINCT event_id) FROM payment_enrichments "
+            f"SELECT count(DISTINCT event_id) FROM {ENRICHMENTS} "
             f"WHERE event_id IN ({self.run_payment_ids()})"
         )[0][0]
         return int(payments), int(enriched)
@@ -377,18 +386,18 @@ class Lakehouse:
             (f"{r[0]}:{r[1]}", str(r[2]), str(r[3]), r[4])
             for r in self.query(
                 "SELECT p.provider, p.provider_event_id, p.event_id, p.event_type, "
-                "to_unixtime(f.visible_at) FROM payments p "
-                f"LEFT JOIN ({visible_files('payments')}) f "
+                f"to_unixtime(f.visible_at) FROM {PAYMENTS} p "
+                f"LEFT JOIN ({visible_files(PAYMENTS)}) f "
                 f'ON f.path = p."$path" WHERE {self.hooks}'
             )
         ]
         landed.quarantined = [
             f"{r[0]}:{r[1]}"
             for r in self.query(
-                f"SELECT provider, provider_event_id FROM quarantine_payments WHERE {self.hooks}"
+                f"SELECT provider, provider_event_id FROM {QUARANTINE} WHERE {self.hooks}"
             )
         ]
-        hook_tables = ("payments", "quarantine_payments", "payment_redeliveries")
+        hook_tables = (PAYMENTS, QUARANTINE, REDELIVERIES)
         landed.raw = windows_reconciliation(
             self.query(offsets_sql(hook_tables, self.hooks, with_topic=True)),
             self.observed.hook_start,
@@ -409,8 +418,8 @@ class Lakehouse:
         landed.enrichments = [
             (str(r[0]), r[1])
             for r in self.query(
-                "SELECT en.event_id, to_unixtime(f.visible_at) FROM payment_enrichments en "
-                f"LEFT JOIN ({visible_files('payment_enrichments')}) f "
+                f"SELECT en.event_id, to_unixtime(f.visible_at) FROM {ENRICHMENTS} en "
+                f"LEFT JOIN ({visible_files(ENRICHMENTS)}) f "
                 f'ON f.path = en."$path" WHERE en.event_id IN ({self.run_payment_ids()})'
             )
         ]
@@ -512,12 +521,12 @@ def reconciliations(
     run_events = [event_id for _, event_id, _, _ in landed.payments]
     failed = {recovery_workflow_id(e) for _, e, t, _ in landed.payments if t == "payment.failed"}
     result = {
-        "webhooks: accepted = payments + quarantine_payments": reconcile_keys(accepted, found),
+        f"webhooks: accepted = {PAYMENTS} + {QUARANTINE}": reconcile_keys(accepted, found),
         "webhooks: raw messages = payments + quarantine + redeliveries": landed.raw,
     }
     for name, figures in landed.jr.items():
         result[f"JR {name}: produced = bronze + quarantine"] = figures
-    result["payments -> one payment_enrichments row each"] = reconcile_keys(
+    result[f"{PAYMENTS} -> one {ENRICHMENTS} row each"] = reconcile_keys(
         run_events, [event_id for event_id, _ in landed.enrichments]
     )
     result["failed payments -> a recovery workflow each"] = reconcile_keys(
@@ -582,8 +591,8 @@ def load_rows(settings: SoakSettings, hits: Sequence[Hit], ledger: dict[int, Any
 def freshness_rows(settings: SoakSettings, payments: list, enrichments: list) -> list[dict]:
     rows = []
     for label, points, target in (
-        ("payments", payments, settings.target_payments_fresh_p95_s),
-        ("payment_enrichments", enrichments, settings.target_enrichments_fresh_p95_s),
+        (PAYMENTS, payments, settings.target_payments_fresh_p95_s),
+        (ENRICHMENTS, enrichments, settings.target_enrichments_fresh_p95_s),
     ):
         stats = summarise([seconds for _, seconds in points])
         rows.append(
@@ -684,7 +693,7 @@ def series_plots(
         ),
     ]
     fresh = {}
-    for label, points in (("payments", payments), ("payment_enrichments", enrichments)):
+    for label, points in ((PAYMENTS, payments), (ENRICHMENTS, enrichments)):
         binned = windows(((at - t0, seconds) for at, seconds in points), width)
         fresh[f"{label} p95"] = ([t for t, _ in binned], [percentile(v, 95) for _, v in binned])
     plots.append(
@@ -785,8 +794,8 @@ def analyse(
             "cpu_percent": cpu,
             "peak_rss_mib": rss,
             "freshness_s": {
-                "payments": summarise([v for _, v in payments]),
-                "payment_enrichments": summarise([v for _, v in enrichments]),
+                PAYMENTS: summarise([v for _, v in payments]),
+                ENRICHMENTS: summarise([v for _, v in enrichments]),
             },
             "results_file": str(out / "soak-results.jsonl"),
         },
@@ -820,7 +829,8 @@ def run(settings: SoakSettings, out: Path) -> Result:
     ledger = read_ledger(ledger_path)
     failed = {recovery_workflow_id(e) for _, e, t, _ in landed.payments if t == "payment.failed"}
     landed.recoveries = recovery_ids(failed)
-    checkpoint = parse_duration(NormalizationSettings().checkpoint_interval)
+    # Flink's duration syntax (a bare number is milliseconds), not the load's.
+    checkpoint = flink_duration(NormalizationSettings().checkpoint_interval).total_seconds()
     return analyse(settings, observed, ledger, landed, checkpoint, out)
 
 

@@ -1,6 +1,6 @@
 """Trino query latency on a table written in many small commits, before and after compaction.
 
-The tables are the pipeline's own (validation.tables, day-partitioned), created with
+The tables are the pipeline's own (contracts.tables, day-partitioned), created with
 PyIceberg; the rows go in through Trino INSERT ... SELECT, one commit per statement,
 because PyIceberg cannot write partitioned tables without `pyiceberg-core`, which is not
 installed. Streaming writers commit a few files per checkpoint, so a table that grew by
@@ -20,13 +20,14 @@ from bench.lakehouse import bench_namespace, charge_insert, quarantine_insert
 from bench.plots import bar_plot
 from bench.results import Result, summarise
 from bench.settings import BenchSettings
+from contracts.events import CHARGES
 from lakehouse.clients import load_catalog, trino_connection
 from lakehouse.maintenance import compact
 from lakehouse.settings import LakehouseSettings
-from validation.tables import ensure_tables
+from lakehouse.tables import ensure_tables
 
-BRONZE = "payment_charges"
-QUARANTINE = "quarantine_payment_charges"
+BRONZE = CHARGES.bronze_table
+QUARANTINE = CHARGES.quarantine_table
 # The share of messages that are rejected, as in the JR load.
 QUARANTINE_SHARE = 0.1
 

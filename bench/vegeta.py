@@ -8,7 +8,7 @@ Stripe rejects signatures older than 300 s, so the targets cannot be written bef
         | vegeta encode --to json > results.jsonl
 
 This module's entry point is the first process: it draws the simulator's events
-(`gateway.simulator.events`: every event type, redeliveries, bad ones), signs each one
+(`loadgen.webhooks.events`: every event type, redeliveries, bad ones), signs each one
 the moment vegeta reads it (the pipe is a few targets deep), writes it as a JSON target,
 and writes a ledger line per target (what the event is and where it should land). Each
 target's URL carries its number (`?n=`), which the gateway ignores and vegeta records in
@@ -32,13 +32,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bench.hostile import HostileEvent, with_hostile
 from deploy.local.settings import StackSettings
-from gateway.simulator.events import Generator, Mix, SimEvent
-from gateway.simulator.sender import Credentials, signature_headers
+from loadgen.webhooks.events import Generator, Mix, SimEvent
+from loadgen.webhooks.sender import Credentials, signature_headers
 
 # Redeliveries are drawn from this many recent valid events: providers redeliver what
 # they sent lately, and the simulator's own list of sent events would grow with the run.
 REDELIVERY_WINDOW = 10_000
+# What a target carries: one of the simulator's events, or a hostile body.
+TargetEvent = SimEvent | HostileEvent
 LEDGER_FIELDS = (
     "n",
     "provider",
@@ -65,6 +68,11 @@ class TargetSpec:
     run_id: str
     bad_share: float = 0.05
     redelivery_share: float = 0.05
+    # The first simulated event's epoch seconds (0: when the writer starts). Given, the
+    # whole target stream is a function of the spec, so a run can rebuild any target.
+    start: int = 0
+    # The share of targets that are hostile bodies (bench/hostile.py), signed correctly.
+    hostile_share: float = 0.0
 
 
 def simulated_events(count: int, seed: int, mix: Mix, start: int) -> Iterator[SimEvent]:
@@ -76,12 +84,29 @@ def simulated_events(count: int, seed: int, mix: Mix, start: int) -> Iterator[Si
             del generator.sent[:REDELIVERY_WINDOW]
 
 
-def target(n: int, event: SimEvent, spec: TargetSpec, credentials: Credentials) -> dict:
+def target_events(spec: TargetSpec) -> Iterator[TargetEvent]:
+    """The events of the targets, in order: the simulator's mix, with hostile bodies
+    mixed in when the spec asks for them."""
+    mix = Mix(bad_share=spec.bad_share, redelivery_share=spec.redelivery_share)
+    events = simulated_events(spec.count, spec.seed, mix, spec.start or int(time.time()))
+    if not spec.hostile_share:
+        return events
+    return with_hostile(events, spec.count, spec.hostile_share, spec.seed, spec.run_id)
+
+
+def request_id(run_id: str, n: int) -> str:
+    """Target n's X-Request-Id (the DLQ's key for a dead-lettered one)."""
+    return f"soak-{run_id}-{n}"
+
+
+def target(n: int, event: TargetEvent, spec: TargetSpec, credentials: Credentials) -> dict:
     """A vegeta JSON target for the event, signed now."""
     headers = {
-        "Content-Type": "application/json",
-        "X-Request-Id": f"soak-{spec.run_id}-{n}",
-        **signature_headers(event, credentials, int(time.time())),
+        # A hostile event may come with its own (wrong) content type.
+        "Content-Type": getattr(event, "content_type", "application/json"),
+        "X-Request-Id": request_id(spec.run_id, n),
+        # Signing reads provider, body and signed_correctly, which a HostileEvent has too.
+        **signature_headers(event, credentials, int(time.time())),  # type: ignore[arg-type]
     }
     return {
         "method": "POST",
@@ -91,7 +116,7 @@ def target(n: int, event: SimEvent, spec: TargetSpec, credentials: Credentials) 
     }
 
 
-def ledger_row(n: int, event: SimEvent) -> list[object]:
+def ledger_row(n: int, event: TargetEvent) -> list[object]:
     return [
         n,
         event.provider,
@@ -106,12 +131,11 @@ def ledger_row(n: int, event: SimEvent) -> list[object]:
 def write_targets(spec: TargetSpec, out: IO[str], credentials: Credentials) -> int:
     """Writes the targets one line each as vegeta reads them; returns how many it wrote
     (fewer than `count` when vegeta stopped reading)."""
-    mix = Mix(bad_share=spec.bad_share, redelivery_share=spec.redelivery_share)
     written = 0
     with open(spec.ledger, "w", newline="") as ledger_file:
         ledger = csv.writer(ledger_file)
         ledger.writerow(LEDGER_FIELDS)
-        for n, event in enumerate(simulated_events(spec.count, spec.seed, mix, int(time.time()))):
+        for n, event in enumerate(target_events(spec)):
             ledger.writerow(ledger_row(n, event))
             try:
                 # A flush per target: a blocked write is what paces this process.

@@ -1,1 +1,1 @@
-"""Flink jobs of the platform and their submitter."""
+"""The Flink jobs of the platform, as SQL scripts rendered from settings (`registry.py`)."""

@@ -8,7 +8,7 @@ json format such a message failed every restart of the job, forever.
 `render_views` creates `enriched_extracted` (each field's JSON type and text),
 `enriched_parsed` (the pieces of the timestamp), `enriched_typed` (each field typed, NULL
 unless it has the right JSON type) and `enriched_checked` (`reasons_csv`: the failed checks
-in `ENRICHMENT_REASONS` order, '' when none).
+in `contracts.reasons.ENRICHMENT_REASONS` order, '' when none).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from contracts.events import Field, Kind
+from contracts.reasons import Reason
 from normalization.flink_sql import timestamp_pieces
 from validation.flink_sql import fence, in_list, literal, timestamp_expression, view
-from validation.rules import Field, Kind
 from workflows.scoring import FALLBACK, MODEL, RISK_LEVELS
 
 RAW_COLUMNS = ("payload", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
@@ -43,15 +44,15 @@ class ResultField:
     choices: tuple[str, ...] = ()
 
     @property
-    def missing_reason(self) -> str:
-        return f"MISSING_{self.name.upper()}"
+    def missing_reason(self) -> Reason:
+        return Reason(f"MISSING_{self.name.upper()}")
 
     @property
-    def invalid_reason(self) -> str:
-        return f"INVALID_{self.name.upper()}"
+    def invalid_reason(self) -> Reason:
+        return Reason(f"INVALID_{self.name.upper()}")
 
 
-# The columns of `payment_enrichments` (validation.tables.ENRICHMENT_COLUMNS), in order.
+# The columns of `payment_enrichments` (contracts.tables.ENRICHMENT_COLUMNS), in order.
 RESULT_FIELDS = (
     ResultField("event_id", Check.ID),
     ResultField("fraud_score", Check.SCORE),
@@ -65,16 +66,15 @@ RESULT_FIELDS = (
     ResultField("enriched_at", Check.TIMESTAMP),
 )
 
-MALFORMED_JSON = "MALFORMED_JSON"
-# Every reason, in the order `rejection_reasons` lists them.
-ENRICHMENT_REASONS = (
-    MALFORMED_JSON,
-    *(
+
+def field_reasons() -> tuple[Reason, ...]:
+    """The reasons the checks of RESULT_FIELDS give, in field order: with MALFORMED_JSON
+    first, contracts.reasons.ENRICHMENT_REASONS (a unit test holds them equal)."""
+    return tuple(
         reason
         for f in RESULT_FIELDS
         for reason in ((f.missing_reason,) if f.required else ()) + (f.invalid_reason,)
-    ),
-)
+    )
 
 
 def is_object_expression() -> str:
@@ -144,9 +144,9 @@ def typed_view() -> str:
     return view("enriched_typed", select, "enriched_parsed")
 
 
-def reason_conditions() -> list[tuple[str, str]]:
-    """Each reason with the condition under which it applies, in `ENRICHMENT_REASONS` order."""
-    conditions = [(MALFORMED_JSON, "NOT is_object")]
+def reason_conditions() -> list[tuple[Reason, str]]:
+    """Each reason with the condition under which it applies, in ENRICHMENT_REASONS order."""
+    conditions: list[tuple[Reason, str]] = [(Reason.MALFORMED_JSON, "NOT is_object")]
     for f in RESULT_FIELDS:
         if f.required:
             conditions.append((f.missing_reason, f"is_object AND NOT {f.name}_present"))
@@ -161,7 +161,7 @@ def reason_conditions() -> list[tuple[str, str]]:
 
 def checked_view() -> str:
     cases = ",\n    ".join(
-        f"CASE WHEN {condition} THEN {literal(reason)} END"
+        f"CASE WHEN {condition} THEN {literal(reason.value)} END"
         for reason, condition in reason_conditions()
     )
     select = ["*", f"CONCAT_WS(',',\n    {cases}\n  ) AS reasons_csv"]

@@ -5,43 +5,39 @@ and every message that is not a valid result -> `quarantine_payment_enrichments`
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flink_jobs.enrichment_checks import render_views
-from flink_jobs.jobs import JobSettings, SqlJob
-from flink_jobs.sql_template import render_sql_file
-from lakehouse.clients import load_catalog
-from lakehouse.settings import LakehouseSettings
-from validation.tables import (
+from contracts.paths import SQL_DIR
+from contracts.tables import (
+    CATALOG,
     ENRICHMENT_COLUMNS,
     ENRICHMENT_QUARANTINE_COLUMNS,
     ENRICHMENT_QUARANTINE_TABLE,
     ENRICHMENT_TABLE,
-    ensure_tables,
 )
+from contracts.topics import ENRICHED
+from flink_jobs.ddl import job_configuration, kafka_raw_source, quarantine_projection, table_ref
+from flink_jobs.enrichment_checks import render_views
+from flink_jobs.job import JobSettings, SqlJob, prepare_contract_tables
+from flink_jobs.sql_template import render_sql_file
+from lakehouse.settings import LakehouseSettings
 
 JOB_NAME = "payments-enrichment-sink"
 CONSUMER_GROUP = "paystream-enrichment-sink"
-TOPIC = "payments.enriched"
 # Longer than any publish retry (15 min) or re-run of a failed batch could take.
 STATE_TTL = "7 d"
-SQL = Path(__file__).resolve().parents[1] / "sql" / "enrichment_sink.sql"
+SQL = SQL_DIR / "enrichment_sink.sql"
 SOURCE_TABLE = "enriched_messages"
 
 
-def quarantine_projection() -> str:
-    expressions = {
-        "raw_payload": "payload",
-        "rejection_reason": "SPLIT_INDEX(reasons_csv, ',', 0)",
-        "rejection_reasons": "SPLIT(reasons_csv, ',')",
-        "quarantine_timestamp": "CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))",
-        "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
-        # As read, when it was a JSON string (valid or not).
-        "event_id": "event_id",
-    }
-    return ",\n  ".join(
-        f"{expressions[name]} AS {name}" if name in expressions else name
-        for name, _ in ENRICHMENT_QUARANTINE_COLUMNS
+def source(topic: str, bootstrap_servers: str, group_id: str) -> str:
+    """The topic's messages as text: the workflows write JSON, and what is not valid JSON
+    text reaches quarantine as read."""
+    return kafka_raw_source(
+        SOURCE_TABLE,
+        topic=topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        payload_columns=["payload STRING"],
+        extra_columns=["proc_time AS PROCTIME()"],
     )
 
 
@@ -49,29 +45,30 @@ def render_enrichment_job(
     settings: JobSettings,
     *,
     namespace: str,
-    catalog: str = "lakehouse",
+    catalog: str = CATALOG,
     job_name: str = JOB_NAME,
     group_id: str = CONSUMER_GROUP,
-    topic: str = TOPIC,
+    topic: str = ENRICHED,
     state_ttl: str = STATE_TTL,
 ) -> str:
     return render_sql_file(
         SQL,
         {
-            "job_name": job_name,
-            "checkpoint_interval": settings.checkpoint_interval,
-            "parallelism": settings.parallelism,
-            "state_ttl": state_ttl,
-            "topic": topic,
-            "bootstrap_servers": settings.kafka_bootstrap_servers,
-            "group_id": group_id,
+            "configuration": job_configuration(
+                job_name,
+                settings.checkpoint_interval,
+                settings.parallelism,
+                **{"table.exec.state.ttl": state_ttl},
+            ),
+            "source": source(topic, settings.kafka_bootstrap_servers, group_id),
             "check_views": render_views(SOURCE_TABLE),
             "column_names": ", ".join(name for name, _ in ENRICHMENT_COLUMNS),
-            "catalog": catalog,
-            "namespace": namespace,
-            "table": ENRICHMENT_TABLE,
-            "quarantine_table": ENRICHMENT_QUARANTINE_TABLE,
-            "quarantine_projection": quarantine_projection(),
+            "table": table_ref(catalog, namespace, ENRICHMENT_TABLE),
+            "quarantine_table": table_ref(catalog, namespace, ENRICHMENT_QUARANTINE_TABLE),
+            # As read, when it was a JSON string (valid or not).
+            "quarantine_projection": quarantine_projection(
+                ENRICHMENT_QUARANTINE_COLUMNS, {"event_id": "event_id"}
+            ),
         },
     )
 
@@ -83,15 +80,10 @@ def _render(settings: JobSettings) -> str:
     )
 
 
-def _prepare(settings: JobSettings) -> None:
-    lakehouse = LakehouseSettings()
-    ensure_tables(load_catalog(lakehouse), lakehouse.namespace)
-
-
 ENRICHMENT_JOB = SqlJob(
     name=JOB_NAME,
-    description="Sinks payments.enriched into payment_enrichments (one row per event_id)"
-    " and quarantine_payment_enrichments",
+    description=f"Sinks {ENRICHED} into {ENRICHMENT_TABLE} (one row per event_id)"
+    f" and {ENRICHMENT_QUARANTINE_TABLE}",
     render=_render,
-    prepare=_prepare,
+    prepare=prepare_contract_tables,
 )

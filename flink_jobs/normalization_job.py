@@ -20,24 +20,22 @@ checkpoint are aborted and written again. At-least-once (set
 `PAYSTREAM_NORMALIZATION_NORMALIZED_DELIVERY_GUARANTEE`) shows them sooner, but twice after
 a failure.
 
-All of it is Flink SQL rendered from data; no Python runs per record, so the job has no
-Python UDF worker and nothing to tune for one. `build` wires the tables and views into a
-statement set; `main` registers the Iceberg catalog and submits it:
-
-  flink run -d -py flink_jobs/normalization_job.py -pyexec .venv-flink/bin/python
-  (`python -m flink_jobs.submit --job payments-normalization` does that, with restore)
-  python flink_jobs/normalization_job.py --print-sql   # the SQL, without a cluster
+All of it is Flink SQL rendered from data (sql/normalize_payment_events.sql); no Python
+runs per record, so the job is a SQL script like the others, run by the SQL client.
+`make sql JOB=payments-normalization` prints it.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from flink_jobs.jobs import JobSettings, PyFlinkJob
+from contracts.paths import SQL_DIR
+from contracts.tables import UNIFIED_QUARANTINE_TABLE, UNIFIED_TABLE
+from flink_jobs.ddl import job_configuration
+from flink_jobs.job import JobSettings, SqlJob, prepare_contract_tables
+from flink_jobs.script import build as build_script
 from flink_jobs.sql_template import render_sql_file
-from lakehouse.settings import REPO_ROOT, LakehouseSettings
 from normalization.flink_sql import kafka_sink, kafka_source, render_inserts, render_views
 from normalization.providers import PROVIDERS
 from normalization.settings import JOB_NAME, NormalizationSettings
@@ -45,118 +43,69 @@ from normalization.settings import JOB_NAME, NormalizationSettings
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
-CATALOG_SQL = REPO_ROOT / "sql" / "init_catalog.sql"
+SQL = SQL_DIR / "normalize_payment_events.sql"
+DESCRIPTION = (
+    f"Normalises the Stripe and Square raw topics into {UNIFIED_TABLE} / {UNIFIED_QUARANTINE_TABLE}"
+)
 
 
-def job_config(settings: NormalizationSettings) -> dict[str, str]:
-    """The job's Flink configuration; the dedup state's TTL is the only state it keeps."""
-    return {
-        "pipeline.name": settings.job_name,
-        "execution.checkpointing.interval": settings.checkpoint_interval,
-        "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "parallelism.default": str(settings.parallelism),
-        # Offset-free timestamps are UTC, whatever the machine's zone.
-        "table.local-time-zone": "UTC",
-        "table.exec.state.ttl": f"{int(settings.dedup_ttl.total_seconds() * 1000)} ms",
-    }
+def normalization_settings(settings: JobSettings, **overrides: Any) -> NormalizationSettings:
+    """The job's settings: the submitter's job settings, then `overrides`, then the
+    job's own (env prefix PAYSTREAM_NORMALIZATION_) for everything else."""
+    values: dict[str, Any] = {
+        "job_name": JOB_NAME,
+        "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
+        "checkpoint_interval": settings.checkpoint_interval,
+        "parallelism": settings.parallelism,
+    } | overrides
+    return NormalizationSettings(**values)
 
 
-def render_statements(settings: NormalizationSettings) -> tuple[list[str], list[str]]:
-    """(tables and views, inserts): the whole job as SQL, without the catalog."""
-    tables = [kafka_source(p, settings) for p in PROVIDERS] + [kafka_sink(settings)]
-    return tables + render_views(PROVIDERS), render_inserts(settings)
-
-
-def build(t_env: TableEnvironment, settings: NormalizationSettings) -> StatementSet:
-    """Creates the job's tables and views in `t_env`; returns its inserts, not yet run.
-
-    The catalog `settings.catalog` with the tables `payments` and `quarantine_payments` in
-    `settings.namespace` must exist (`main` registers the Iceberg one).
-    """
-    config = t_env.get_config()
-    for key, value in job_config(settings).items():
-        config.set(key, value)
-    statements, inserts = render_statements(settings)
-    for statement in statements:
-        t_env.execute_sql(statement.rstrip().rstrip(";"))
-    statement_set = t_env.create_statement_set()
-    for insert in inserts:
-        statement_set.add_insert_sql(insert)
-    return statement_set
-
-
-def catalog_sql(lakehouse: LakehouseSettings) -> str:
-    """The shared Iceberg catalog, as every Flink SQL session registers it."""
+def render_normalization_job(settings: NormalizationSettings) -> str:
+    """The job's whole SQL script, to run after the catalog's init file."""
+    ttl_ms = int(settings.dedup_ttl.total_seconds() * 1000)
     return render_sql_file(
-        CATALOG_SQL,
+        SQL,
         {
-            "catalog_name": lakehouse.catalog_name,
-            "jdbc_uri": lakehouse.jdbc_uri,
-            "catalog_db_user": lakehouse.catalog_db_user,
-            "catalog_db_password": lakehouse.catalog_db_password,
-            "warehouse": lakehouse.warehouse,
+            # The only state: the redeliveries' numbering per event id, kept this long.
+            "configuration": job_configuration(
+                settings.job_name,
+                settings.checkpoint_interval,
+                settings.parallelism,
+                **{"table.exec.state.ttl": f"{ttl_ms} ms"},
+            ),
+            "raw_sources": "\n".join(kafka_source(p, settings) for p in PROVIDERS),
+            "normalized_sink": kafka_sink(settings),
+            "mapping_views": "\n".join(render_views(PROVIDERS)),
+            "inserts": ";\n\n".join(render_inserts(settings)) + ";",
         },
     )
 
 
-def print_sql(settings: NormalizationSettings) -> None:
-    statements, inserts = render_statements(settings)
-    print("\n".join(statements))
-    print("EXECUTE STATEMENT SET\nBEGIN\n" + ";\n\n".join(inserts) + ";\nEND;")
+def build(t_env: TableEnvironment, settings: NormalizationSettings) -> StatementSet:
+    """The job in `t_env` (PyFlink, for the tests' mini cluster): its inserts, not yet run.
+
+    The catalog `settings.catalog` with the job's tables in `settings.namespace` must exist.
+    """
+    return build_script(t_env, render_normalization_job(settings))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--print-sql", action="store_true", help="print the SQL and exit")
-    args = parser.parse_args(argv)
-    settings = NormalizationSettings()
-    if args.print_sql:
-        print_sql(settings)
-        return 0
-
-    from pyflink.table import EnvironmentSettings, TableEnvironment
-
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    statement = catalog_sql(LakehouseSettings()).strip().splitlines()
-    t_env.execute_sql(
-        "\n".join(line for line in statement if not line.startswith("--")).rstrip(";")
+def normalization_job(
+    name: str = JOB_NAME,
+    description: str = DESCRIPTION,
+    prepare: Callable[[JobSettings], None] = prepare_contract_tables,
+    **overrides: Any,
+) -> SqlJob:
+    """The job under `name` (its `pipeline.name` and transactional ids), its other
+    settings from `overrides` (`NormalizationSettings` fields: topics, namespace...)."""
+    return SqlJob(
+        name=name,
+        description=description,
+        render=lambda settings: render_normalization_job(
+            normalization_settings(settings, job_name=name, **overrides)
+        ),
+        prepare=prepare,
     )
-    result = build(t_env, settings).execute()
-    client = result.get_job_client()
-    # The submitter reads the job id from this line.
-    print(f"Job has been submitted with JobID {client.get_job_id() if client else '?'}")
-    return 0
 
 
-def job_environment(settings: JobSettings, **overrides: str) -> dict[str, str]:
-    """The submitter's job settings (and `overrides`) as this job's environment variables."""
-    values = {
-        "job_name": JOB_NAME,
-        "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
-        "checkpoint_interval": settings.checkpoint_interval,
-        "parallelism": str(settings.parallelism),
-    } | overrides
-    return {f"PAYSTREAM_NORMALIZATION_{key.upper()}": value for key, value in values.items()}
-
-
-def prepare_tables(settings: JobSettings, namespace: str | None = None) -> None:
-    """Creates `payments`, `quarantine_payments`, `payment_redeliveries` (and their
-    siblings) if missing."""
-    from lakehouse.clients import load_catalog
-    from validation.tables import ensure_tables
-
-    lakehouse = LakehouseSettings()
-    ensure_tables(load_catalog(lakehouse), namespace or NormalizationSettings().namespace)
-
-
-NORMALIZATION_JOB = PyFlinkJob(
-    name=JOB_NAME,
-    description="Normalises the Stripe and Square raw topics into payments / quarantine_payments",
-    script=REPO_ROOT / "flink_jobs" / "normalization_job.py",
-    environment=job_environment,
-    prepare=prepare_tables,
-)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+NORMALIZATION_JOB = normalization_job()

@@ -3,53 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
-from flink_jobs.jobs import JobSettings, SqlJob
+from contracts.events import EVENT_TYPES, EventType
+from contracts.paths import SQL_DIR
+from contracts.tables import CATALOG
+from flink_jobs.ddl import job_configuration, kafka_raw_source
+from flink_jobs.job import JobSettings, SqlJob, prepare_contract_tables
 from flink_jobs.sql_template import render_sql_file
-from lakehouse.clients import load_catalog
 from lakehouse.settings import LakehouseSettings
 from validation.flink_sql import raw_payload_column, render_inserts, render_views
-from validation.rules import EVENT_TYPES, EventType
-from validation.tables import ensure_tables
 
 JOB_NAME = "payments-validation"
 CONSUMER_GROUP = "paystream-validation"
-SQL = Path(__file__).resolve().parents[1] / "sql" / "validate_payment_events.sql"
+SQL = SQL_DIR / "validate_payment_events.sql"
+
+
+def raw_table(t: EventType) -> str:
+    return f"raw_{t.name}"
 
 
 def kafka_source(t: EventType, topic: str, bootstrap_servers: str, group_id: str) -> str:
-    """The topic's messages as raw bytes, their stored form and their Kafka coordinates.
-
-    Read as `raw`, never as `json`: a message that is not JSON must reach quarantine, and
-    the json format can only fail the job or drop it. Offsets come from the job's
-    checkpoints; a job started without state resumes from the group's committed offsets.
-    """
-    return f"""CREATE TEMPORARY TABLE raw_{t.name} (
-  {raw_payload_column()},
-  kafka_topic STRING METADATA FROM 'topic' VIRTUAL,
-  kafka_partition INT METADATA FROM 'partition' VIRTUAL,
-  kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
-  kafka_timestamp TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL
-) WITH (
-  'connector' = 'kafka',
-  'topic' = '{topic}',
-  'properties.bootstrap.servers' = '{bootstrap_servers}',
-  'properties.group.id' = '{group_id}',
-  'properties.isolation.level' = 'read_committed',
-  'scan.startup.mode' = 'group-offsets',
-  'properties.auto.offset.reset' = 'earliest',
-  'scan.topic-partition-discovery.interval' = '60s',
-  'format' = 'raw'
-);
-"""
+    """The topic's messages as raw bytes, their stored form and their Kafka coordinates."""
+    return kafka_raw_source(
+        raw_table(t),
+        topic=topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        payload_columns=[raw_payload_column()],
+    )
 
 
 def render_validation_job(
     settings: JobSettings,
     *,
     namespace: str,
-    catalog: str = "lakehouse",
+    catalog: str = CATALOG,
     job_name: str = JOB_NAME,
     group_id: str = CONSUMER_GROUP,
     topics: Mapping[str, str] | None = None,
@@ -59,14 +47,14 @@ def render_validation_job(
     return render_sql_file(
         SQL,
         {
-            "job_name": job_name,
-            "checkpoint_interval": settings.checkpoint_interval,
-            "parallelism": settings.parallelism,
-            "kafka_sources": "\n".join(
+            "configuration": job_configuration(
+                job_name, settings.checkpoint_interval, settings.parallelism
+            ),
+            "raw_sources": "\n".join(
                 kafka_source(t, topics[t.name], settings.kafka_bootstrap_servers, group_id)
                 for t in EVENT_TYPES
             ),
-            "validation_views": "\n".join(render_views(t, f"raw_{t.name}") for t in EVENT_TYPES),
+            "rule_views": "\n".join(render_views(t, raw_table(t)) for t in EVENT_TYPES),
             "inserts": "\n".join(render_inserts(t, catalog, namespace) for t in EVENT_TYPES),
         },
     )
@@ -79,14 +67,9 @@ def _render(settings: JobSettings) -> str:
     )
 
 
-def _prepare(settings: JobSettings) -> None:
-    lakehouse = LakehouseSettings()
-    ensure_tables(load_catalog(lakehouse), lakehouse.namespace)
-
-
 VALIDATION_JOB = SqlJob(
     name=JOB_NAME,
     description="Validates the four raw payment topics into bronze and quarantine tables",
     render=_render,
-    prepare=_prepare,
+    prepare=prepare_contract_tables,
 )

@@ -46,16 +46,22 @@ class GatewayState:
     unready: str | None = None
 
 
-def get_state(request: Request) -> GatewayState:
-    state: GatewayState = request.app.state.gateway
-    return state
+# Both are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread
+# pool, two thread hand-offs per request that cost more than the rest of the routing.
+async def get_state(request: Request) -> GatewayState:
+    return state_of(request)
 
 
-def get_publisher(request: Request) -> Publisher:
-    publisher = get_state(request).publisher
+async def get_publisher(request: Request) -> Publisher:
+    publisher = state_of(request).publisher
     if publisher is None:
         raise RuntimeError("the gateway's publisher is not started (lifespan not run?)")
     return publisher
+
+
+def state_of(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
 
 
 StateDep = Annotated[GatewayState, Depends(get_state)]

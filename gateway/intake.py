@@ -7,25 +7,20 @@ normalisation job's call (it quarantines with reasons).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any
 
+import orjson
+
+from contracts.reasons import Reason
+from contracts.topics import INGESTION_DLQ
 from gateway.providers.base import MissingRoutingField, Provider
 
-DLQ_TOPIC = "payments.ingestion.dlq"
 # A client's X-Request-Id is kept only in this shape: it becomes the DLQ's Kafka key, a
 # header and a log field, so its length and characters are bounded.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-class DlqReason(StrEnum):
-    MALFORMED_JSON = "MALFORMED_JSON"  # not JSON, or not UTF-8
-    NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT"
-    MISSING_ROUTING_FIELD = "MISSING_ROUTING_FIELD"
 
 
 class BodyTooLarge(Exception):
@@ -40,7 +35,7 @@ class BadContentLength(Exception):
 class Route:
     topic: str  # the contract's name, before any test prefix
     key: str | None  # None: the DLQ, keyed by the request id
-    reason: DlqReason | None = None
+    reason: Reason | None = None
     detail: str = ""
 
 
@@ -71,25 +66,21 @@ async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     return bytes(body)
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    # Python's json accepts NaN and Infinity; JSON (and the Flink job's parser) does not.
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_json(body: bytes) -> Any:
-    return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    """The body's one parse. orjson is strict JSON, as the Flink job's parser is: invalid
+    UTF-8, NaN/Infinity and nesting past 1,024 levels raise JSONDecodeError (a ValueError)."""
+    return orjson.loads(body)
 
 
 def route(provider: Provider, body: bytes) -> Route:
     try:
         event = parse_json(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        # RecursionError: nesting deeper than the parser goes is not an event either.
-        return Route(DLQ_TOPIC, None, DlqReason.MALFORMED_JSON, type(exc).__name__)
+    except ValueError as exc:
+        return Route(INGESTION_DLQ, None, Reason.MALFORMED_JSON, type(exc).__name__)
     if not isinstance(event, dict):
-        return Route(DLQ_TOPIC, None, DlqReason.NOT_A_JSON_OBJECT, type(event).__name__)
+        return Route(INGESTION_DLQ, None, Reason.NOT_A_JSON_OBJECT, type(event).__name__)
     try:
         key = provider.routing_key(event)
     except MissingRoutingField as exc:
-        return Route(DLQ_TOPIC, None, DlqReason.MISSING_ROUTING_FIELD, str(exc))
+        return Route(INGESTION_DLQ, None, Reason.MISSING_ROUTING_FIELD, str(exc))
     return Route(provider.raw_topic, key)

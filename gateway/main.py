@@ -1,4 +1,5 @@
-"""The ASGI app `gateway.main:app`: settings -> verifiers, metrics, Kafka publisher -> routes.
+"""The ASGI app `gateway.main:app`: settings -> verifiers, metrics, Kafka publisher -> routes
+(the webhooks' own fast path in front of the FastAPI app).
 
 `app` is built from the environment at import; `create_app` builds others (tests).
 """
@@ -10,8 +11,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from contracts.topics import INGESTION_DLQ
 from gateway.dependencies import GatewayState, InFlight
-from gateway.intake import DLQ_TOPIC
 from gateway.logs import gateway_logger
 from gateway.metrics import GatewayMetrics
 from gateway.providers import PROVIDERS
@@ -21,13 +22,15 @@ from gateway.settings import GatewaySettings
 
 
 def written_topics(settings: GatewaySettings) -> list[str]:
-    return [settings.topic(t) for t in (*(p.raw_topic for p in PROVIDERS.values()), DLQ_TOPIC)]
+    return [settings.topic(t) for t in (*(p.raw_topic for p in PROVIDERS.values()), INGESTION_DLQ)]
 
 
 def create_app(
     settings: GatewaySettings | None = None, publisher: Publisher | None = None
-) -> FastAPI:
-    """`publisher`: given by unit tests; by default a Kafka producer the lifespan owns."""
+) -> webhooks.WebhookFastPath:
+    """`publisher`: given by unit tests; by default a Kafka producer the lifespan owns.
+
+    The FastAPI app behind the webhooks' fast path (gateway.routers.webhooks)."""
     settings = settings or GatewaySettings()
     state = GatewayState(
         settings=settings,
@@ -64,11 +67,14 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        # FastAPI's own OpenTelemetry hooks look up the global providers on every request;
+        # the gateway exports no traces, metrics or logs through OpenTelemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.gateway = state
     app.include_router(webhooks.webhooks_router())
     app.include_router(ops.router)
-    return app
+    return webhooks.WebhookFastPath(app, state)
 
 
 app = create_app()

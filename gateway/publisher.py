@@ -209,11 +209,14 @@ class KafkaPublisher:
             raise PublishFailed(f"the producer's queue is full: {exc}") from exc
         except KafkaException as exc:
             raise PublishFailed(f"could not queue the message: {exc}") from exc
+        # librdkafka reports a timeout itself after message.timeout.ms; this is a backstop.
+        # A timer on the future itself: asyncio.wait_for would wrap it in a task and a
+        # second future per request.
+        backstop = loop.call_later(self._timeout + 2.0, _give_up, delivered, self._timeout + 2.0)
         try:
-            # librdkafka reports a timeout itself after message.timeout.ms; this is a backstop.
-            await asyncio.wait_for(delivered, self._timeout + 2.0)
-        except TimeoutError:
-            raise PublishFailed(f"no delivery report within {self._timeout + 2.0:.0f}s") from None
+            await delivered
+        finally:
+            backstop.cancel()
 
     async def ready(self) -> str:
         if self._fatal is not None:
@@ -240,6 +243,11 @@ class KafkaPublisher:
         except (KafkaException, SystemError):
             # A fatal producer cannot deliver anything more; its requests got 503 already.
             self._fail_outstanding(self._producer)
+
+
+def _give_up(future: asyncio.Future[None], seconds: float) -> None:
+    if not future.done():
+        future.set_exception(PublishFailed(f"no delivery report within {seconds:.0f}s"))
 
 
 def _resolve(future: asyncio.Future[None], error: KafkaError | None) -> None:

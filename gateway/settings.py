@@ -10,12 +10,13 @@ only the environment. A secret this repository once committed is refused at star
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lakehouse.settings import SECRETS_DIR
+from contracts.paths import RUN_DIR, SECRETS_DIR
 from streaming.settings import KafkaSettings
 
 # Generated at the first `make up` (deploy/local/secret_files.py), ignored by git.
@@ -65,6 +66,16 @@ class GatewaySettings(BaseSettings):
     docs_enabled: bool = False
     # Prefixed to every topic the gateway writes; only tests set it, to stay on their own.
     topic_prefix: str = ""
+    # uvicorn worker processes sharing the port (each with its own Kafka producer); 2 on
+    # this 2-core box measured best (bench/RESULTS.md). More than one puts the Prometheus
+    # metrics in multiprocess mode (gateway.metrics).
+    workers: int = Field(default=2, ge=1)
+    # Where the workers' metric files go (emptied at each start); a second gateway on the
+    # same box (a test's, a benchmark's) needs a folder of its own.
+    metrics_dir: Path = RUN_DIR / "gateway" / "metrics"
+    # A log line for every accepted webhook costs about a tenth of a request's time; the
+    # counters on /metrics count them. Refusals, DLQ routings and errors are always logged.
+    log_accepted: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
+from contracts.currencies import MINOR_UNITS
 from inference.declines import DeclineKind, decline_kind
 from inference.schemas import PaymentEvent
-from validation.currencies import MINOR_UNITS
 
 # Used for a currency the ISO table does not know (the event is flagged, too).
 DEFAULT_MINOR_UNITS = 2

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lakehouse.settings import RUN_DIR
+from contracts.paths import RUN_DIR
 
 # The model file `python -m inference.train` writes by default. `.run/` is not committed
 # and `make clean` removes it, so the model is rebuilt from the seed, never downloaded.

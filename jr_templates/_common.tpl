@@ -1,7 +1,7 @@
 {{- /*
   Shared definitions of the JR event templates. JR has no include, so every event template
   is rendered as the text of this file followed by the event's own file, as one --embedded
-  template (streaming.load.template_text does it; by hand, see jr_templates/README.md).
+  template (loadgen.jr.driver.template_text does it; by hand, see jr_templates/README.md).
   Nothing here prints unless it is called.
 
   Messages are JSON text written field by field. A field is printed as
@@ -214,7 +214,7 @@
 {{- /*
   Picks a charge for a refund or dispute and computes its profile (context cp_*): a
   succeeded charge that the charges generator made, when it runs beside this generator
-  (streaming.load starts them together). A refund or dispute comes 10 s to 5 min after its
+  (loadgen.jr starts them together). A refund or dispute comes 10 s to 5 min after its
   charge: a bucket among the last 30, but none before the bucket this generator started
   in (context "t0"), whose charges may have been made before the charges generator ran.
   In the current bucket only slot 0 is taken; in a past one only the slots the charges

@@ -35,8 +35,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from trino.dbapi import Cursor
 from trino.exceptions import TrinoQueryError
 
+from deploy.flink.restore import StateDirs, restorable_job_ids
 from deploy.local.settings import StackSettings
-from flink_jobs.restore import StateDirs, restorable_job_ids
 from lakehouse.clients import trino_connection
 from lakehouse.flink_commits import Protection, protection
 from lakehouse.settings import LakehouseSettings

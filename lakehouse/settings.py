@@ -14,6 +14,8 @@ from urllib.parse import quote
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.tables import CATALOG, NAMESPACE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = REPO_ROOT / ".run"
 # The secrets `make up` generates (deploy/local/secret_files.py); ignored by git, mode 0600.
@@ -29,8 +31,8 @@ class LakehouseSettings(BaseSettings):
         env_prefix="LAKEHOUSE_", env_file=CATALOG_SECRETS_FILE, frozen=True
     )
 
-    catalog_name: str = "lakehouse"
-    namespace: str = "payments_db"
+    catalog_name: str = CATALOG
+    namespace: str = NAMESPACE
 
     catalog_db_host: str = "127.0.0.1"
     catalog_db_port: int = 5433

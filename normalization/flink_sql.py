@@ -5,8 +5,8 @@ object; the envelope's id, type, merchant and times as cleaned text), `<p>_mappe
 unified column by the event type's mapping) and `<p>_unified` (the unified event type).
 The providers' views meet in `normalized_events`; then one chain for all of them:
 `normalized_parsed` (currency minor units, amount, timestamp pieces), `normalized_typed`
-(timestamps), `normalized_checked` (event id, the reasons in `normalization.reasons` order as
-`reasons_csv`, processing time). Valid events are numbered among the deliveries of their
+(timestamps), `normalized_checked` (event id, the reasons in NORMALIZATION_REASONS order
+as `reasons_csv`, processing time). Valid events are numbered among the deliveries of their
 event id (`normalized_deliveries`); the first delivery is shaped as `unified_payments`, the
 later ones as `payment_redeliveries`.
 """
@@ -16,6 +16,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
+from contracts.currencies import MINOR_UNITS
+from contracts.events import Field, Kind
+from contracts.reasons import NORMALIZATION_REASONS, Reason
+from contracts.tables import (
+    REDELIVERY_COLUMNS,
+    REDELIVERY_TABLE,
+    TIMESTAMPTZ,
+    UNIFIED_COLUMNS,
+    UNIFIED_QUARANTINE_COLUMNS,
+    UNIFIED_QUARANTINE_TABLE,
+    UNIFIED_SCHEMA_VERSION,
+    UNIFIED_TABLE,
+    Columns,
+)
+from flink_jobs.ddl import (
+    FLINK_TYPES,
+    HEADERS_COLUMN,
+    kafka_raw_source,
+    literal,
+    quarantine_projection,
+    table_ref,
+)
 from normalization.mapping import (
     MAPPED_COLUMNS,
     ByStatus,
@@ -27,13 +49,10 @@ from normalization.mapping import (
     Path,
     ProviderMapping,
 )
-from normalization.reasons import Reason
 from normalization.settings import NormalizationSettings
-from validation.currencies import MINOR_UNITS
 from validation.flink_sql import (
     fence,
     in_list,
-    literal,
     minor_units_case,
     raw_payload_column,
     timestamp_expression,
@@ -47,20 +66,6 @@ from validation.rules import (
     NULL_TOKENS,
     TIMESTAMP_ISO_PATTERN,
     TIMESTAMP_UTC_PATTERN,
-    Field,
-    Kind,
-)
-from validation.tables import (
-    FLINK_TYPES,
-    REDELIVERY_COLUMNS,
-    REDELIVERY_TABLE,
-    TIMESTAMPTZ,
-    UNIFIED_COLUMNS,
-    UNIFIED_QUARANTINE_COLUMNS,
-    UNIFIED_QUARANTINE_TABLE,
-    UNIFIED_SCHEMA_VERSION,
-    UNIFIED_TABLE,
-    Columns,
 )
 
 RAW_COLUMNS = ("payload", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
@@ -306,7 +311,7 @@ def reason_conditions() -> list[tuple[Reason, str]]:
             "supported AND status_decides_type AND status IS NOT NULL AND event_type IS NULL"
         ),
     }
-    return [(reason, conditions[reason]) for reason in Reason]
+    return [(reason, conditions[reason]) for reason in NORMALIZATION_REASONS]
 
 
 def checked_view() -> str:
@@ -382,7 +387,7 @@ def redeliveries_view() -> str:
         for name, _ in REDELIVERY_COLUMNS
     )
     return (
-        "CREATE TEMPORARY VIEW payment_redeliveries AS\n"
+        "CREATE TEMPORARY VIEW later_deliveries AS\n"
         f"SELECT {columns}\nFROM normalized_deliveries\nWHERE delivery_number > 1;\n"
     )
 
@@ -403,31 +408,15 @@ def render_views(providers: Iterable[ProviderMapping]) -> list[str]:
 
 def kafka_source(p: ProviderMapping, settings: NormalizationSettings) -> str:
     """The provider's raw topic: each message's bytes, their stored form (`payload`, text
-    when UTF-8, else marked base64: validation.rules), with its coordinates.
-
-    Read as `raw`, never as `json`: a message that is not JSON must reach quarantine, and
-    the json format can only fail the job or drop it.
-    """
-    return f"""CREATE TEMPORARY TABLE {raw_table(p)} (
-  {raw_payload_column()},
-  kafka_topic STRING METADATA FROM 'topic' VIRTUAL,
-  kafka_partition INT METADATA FROM 'partition' VIRTUAL,
-  kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
-  kafka_timestamp TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
-  headers MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,
-  proctime AS PROCTIME()
-) WITH (
-  'connector' = 'kafka',
-  'topic' = {literal(settings.topic_of(p.name))},
-  'properties.bootstrap.servers' = {literal(settings.kafka_bootstrap_servers)},
-  'properties.group.id' = {literal(settings.group_id)},
-  'properties.isolation.level' = 'read_committed',
-  'scan.startup.mode' = 'group-offsets',
-  'properties.auto.offset.reset' = 'earliest',
-  'scan.topic-partition-discovery.interval' = '60s',
-  'format' = 'raw'
-);
-"""
+    when UTF-8, else marked base64: validation.rules), its coordinates and headers."""
+    return kafka_raw_source(
+        raw_table(p),
+        topic=settings.topic_of(p.name),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.group_id,
+        payload_columns=[raw_payload_column()],
+        extra_columns=[HEADERS_COLUMN, "proctime AS PROCTIME()"],
+    )
 
 
 def kafka_columns(columns: Columns) -> str:
@@ -466,7 +455,7 @@ def kafka_sink(settings: NormalizationSettings) -> str:
 
 
 def table_name(settings: NormalizationSettings, table: str) -> str:
-    return f"`{settings.catalog}`.`{settings.namespace}`.`{table}`"
+    return table_ref(settings.catalog, settings.namespace, table)
 
 
 def render_inserts(settings: NormalizationSettings) -> list[str]:
@@ -477,16 +466,9 @@ def render_inserts(settings: NormalizationSettings) -> list[str]:
         f"DATE_FORMAT({name}, {literal(RFC3339_UTC)}) AS {name}" if kind == TIMESTAMPTZ else name
         for name, kind in UNIFIED_COLUMNS
     )
-    quarantine_expressions = {
-        "raw_payload": "payload",
-        "rejection_reason": "SPLIT_INDEX(reasons_csv, ',', 0)",
-        "rejection_reasons": "SPLIT(reasons_csv, ',')",
-        "quarantine_timestamp": "processed_at",
-        "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
-    }
-    quarantine = ", ".join(
-        f"{quarantine_expressions[name]} AS {name}" if name in quarantine_expressions else name
-        for name, _ in UNIFIED_QUARANTINE_COLUMNS
+    # One instant per message: the table and the topic carry the same one.
+    quarantine = quarantine_projection(
+        UNIFIED_QUARANTINE_COLUMNS, {"quarantine_timestamp": "processed_at"}
     )
     return [
         f"INSERT INTO {table_name(settings, UNIFIED_TABLE)}\nSELECT {unified}\n"
@@ -494,6 +476,5 @@ def render_inserts(settings: NormalizationSettings) -> list[str]:
         f"INSERT INTO normalized_topic\nSELECT {as_text}\nFROM unified_payments",
         f"INSERT INTO {table_name(settings, UNIFIED_QUARANTINE_TABLE)}\nSELECT {quarantine}\n"
         "FROM normalized_checked\nWHERE reasons_csv <> ''",
-        f"INSERT INTO {table_name(settings, REDELIVERY_TABLE)}\nSELECT *\n"
-        "FROM payment_redeliveries",
+        f"INSERT INTO {table_name(settings, REDELIVERY_TABLE)}\nSELECT *\nFROM later_deliveries",
     ]

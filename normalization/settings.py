@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.topics import NORMALIZED
+from flink_jobs.job import DEFAULT_CHECKPOINT_INTERVAL
 from lakehouse.settings import LakehouseSettings
 from normalization.providers import PROVIDERS
 from streaming.settings import KafkaSettings
@@ -55,11 +57,11 @@ class NormalizationSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(default_factory=lambda: KafkaSettings().bootstrap_servers)
     # Provider name -> raw topic; providers not named here read their contract topic.
     source_topics: dict[str, str] = Field(default_factory=dict)
-    normalized_topic: str = "payments.normalized"
+    normalized_topic: str = NORMALIZED
     catalog: str = Field(default_factory=lambda: LakehouseSettings().catalog_name)
     namespace: str = Field(default_factory=lambda: LakehouseSettings().namespace)
     # Iceberg commits on checkpoints: the interval is the tables' freshness.
-    checkpoint_interval: str = "5s"
+    checkpoint_interval: str = DEFAULT_CHECKPOINT_INTERVAL
     parallelism: int = Field(default=1, ge=1)
     # How long a provider event id is remembered to drop its redeliveries.
     dedup_ttl: timedelta = MIN_DEDUP_TTL

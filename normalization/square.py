@@ -8,6 +8,7 @@ type follows the object's status, since `payment.updated` is sent for every chan
 
 from __future__ import annotations
 
+from contracts.topics import SQUARE_RAW
 from normalization.mapping import (
     ByStatus,
     EventMapping,
@@ -81,7 +82,7 @@ REFUNDS = EventMapping(
 
 SQUARE = ProviderMapping(
     name="square",
-    topic="payments.square.raw",
+    topic=SQUARE_RAW,
     event_id=Path("$.event_id"),
     event_type=Path("$.type"),
     merchant_id=Path("$.merchant_id"),

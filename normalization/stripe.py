@@ -8,6 +8,7 @@ integer minor units and currencies lower-case ISO codes, as Stripe sends them.
 
 from __future__ import annotations
 
+from contracts.topics import STRIPE_RAW
 from normalization.mapping import (
     ByStatus,
     Const,
@@ -176,7 +177,7 @@ SUBSCRIPTIONS = EventMapping(
 
 STRIPE = ProviderMapping(
     name="stripe",
-    topic="payments.stripe.raw",
+    topic=STRIPE_RAW,
     event_id=Path("$.id"),
     event_type=Path("$.type"),
     # The gateway's key rule: the connected account, or the platform's own account.

@@ -20,14 +20,14 @@ CREATE TEMPORARY TABLE roundtrip_source (
   'format' = 'raw'
 );
 
-CREATE TABLE IF NOT EXISTS lakehouse.${namespace}.${table} (
+CREATE TABLE IF NOT EXISTS ${catalog}.${namespace}.${table} (
   event_id STRING,
   amount DECIMAL(18, 4),
   kafka_partition INT,
   kafka_offset BIGINT
 );
 
-INSERT OVERWRITE lakehouse.${namespace}.${table}
+INSERT OVERWRITE ${catalog}.${namespace}.${table}
 SELECT
   JSON_VALUE(payload, '$.event_id'),
   CAST(JSON_VALUE(payload, '$.amount') AS DECIMAL(18, 4)),

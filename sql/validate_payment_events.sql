@@ -1,17 +1,22 @@
 -- The validation job: every raw payment event from Kafka lands, exactly once, in its
 -- bronze table (normalised and typed) or its quarantine table (as read, with reasons).
--- The rules are rendered from validation/rules.py by flink_jobs/validation_job.py, which
--- fills the placeholders; `make submit` runs it, `.run/flink/jobs/` keeps the result.
-SET 'pipeline.name' = '${job_name}';
--- Iceberg commits on checkpoints: the interval is the data's freshness.
-SET 'execution.checkpointing.interval' = '${checkpoint_interval}';
-SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';
-SET 'parallelism.default' = '${parallelism}';
--- Offset-free timestamps are UTC, whatever the machine's zone.
-SET 'table.local-time-zone' = 'UTC';
+--
+-- The rules are data (validation/rules.py, contracts/); flink_jobs/validation_job.py
+-- renders them into the three blocks below, one section per event type:
+--   raw_sources  a raw Kafka source per topic (flink_jobs/ddl.py kafka_raw_source)
+--   rule_views   per type, the views extracted -> cleaned -> parsed -> typed ->
+--                amounts -> checked (validation/flink_sql.py render_views)
+--   inserts      per type, valid rows to bronze, the rest to quarantine
+-- Read the whole job with `make sql JOB=payments-validation`; `make submit` writes what
+-- it runs to .run/flink/jobs/payments-validation.sql.
+--
+-- The job's configuration (flink_jobs/ddl.py job_configuration): pipeline.name,
+-- exactly-once checkpoints (Iceberg commits on them: the interval is the data's
+-- freshness), parallelism, UTC as the local time zone.
+${configuration}
 
-${kafka_sources}
-${validation_views}
+${raw_sources}
+${rule_views}
 EXECUTE STATEMENT SET
 BEGIN
 ${inserts}

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
+from deploy.flink.flink_rest import FlinkRest
+from deploy.flink.policy import Submitter, SubmitterSettings
+from deploy.flink.restore import SubmissionLedger
 from deploy.local.clients import flink_sql_command
 from deploy.local.readiness import NotReady, flink_ready, trino_ready
 from deploy.local.settings import StackSettings
-from flink_jobs.flink_rest import FlinkRest
-from flink_jobs.jobs import JobSettings
-from flink_jobs.restore import SubmissionLedger
-from flink_jobs.submit import Submitter, SubmitterSettings
+from flink_jobs.job import JobSettings
 from lakehouse.clients import load_catalog, trino_connection
 from lakehouse.settings import LakehouseSettings
 

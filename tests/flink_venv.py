@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from contracts.paths import REPO_ROOT
 from deploy.local.settings import StackSettings
-from lakehouse.settings import REPO_ROOT
 
 
 def run_harness(harness: Path, job: dict[str, Any], folder: Path, timeout: float = 600) -> Any:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from validation.currencies import MINOR_UNITS
+from contracts.currencies import MINOR_UNITS
+from contracts.events import EventType, Field, Kind
+from contracts.reasons import Reason
+from contracts.tables import bronze_columns, quarantine_columns
+from flink_jobs.ddl import literal, projection, quarantine_projection, table_ref
 from validation.rules import (
     AMOUNT_PARSE_PRECISION,
     AMOUNT_PARSE_SCALE,
@@ -26,12 +30,7 @@ from validation.rules import (
     TIMESTAMP_ISO_PATTERN,
     TIMESTAMP_UTC_PATTERN,
     WHITESPACE,
-    EventType,
-    Field,
-    Kind,
-    Reason,
 )
-from validation.tables import bronze_columns, quarantine_columns
 
 RAW_COLUMNS = ("payload", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
 PARSED_DECIMAL = f"DECIMAL({AMOUNT_PARSE_PRECISION}, {AMOUNT_PARSE_SCALE})"
@@ -40,10 +39,6 @@ MAX_OFFSET_HOURS = 18
 # its significant digits.
 MAX_AMOUNT_ADJUSTED = MAX_AMOUNT.adjusted()
 MAX_AMOUNT_SIGNIFICANT = "".join(map(str, MAX_AMOUNT.as_tuple().digits)).strip("0")
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def in_list(values: list[str] | tuple[str, ...]) -> str:
@@ -372,34 +367,17 @@ def bronze_select(t: EventType) -> list[str]:
         "ingested_at": "CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))",
         "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
     }
-    return [
-        f"{expressions[name]} AS {name}" if name in expressions else name
-        for name, _ in bronze_columns(t)
-    ]
-
-
-def quarantine_select(t: EventType) -> list[str]:
-    expressions = {
-        "raw_payload": "payload",
-        "rejection_reason": "SPLIT_INDEX(reasons_csv, ',', 0)",
-        "rejection_reasons": "SPLIT(reasons_csv, ',')",
-        "quarantine_timestamp": "CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))",
-        "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
-    }
-    return [
-        f"{expressions[name]} AS {name}" if name in expressions else name
-        for name, _ in quarantine_columns(t)
-    ]
+    return projection(bronze_columns(t), expressions)
 
 
 def render_inserts(t: EventType, catalog: str, namespace: str) -> str:
     """Valid rows to bronze, the rest to quarantine: every message lands in exactly one."""
     checked = f"{t.name}_checked"
     bronze = ",\n  ".join(bronze_select(t))
-    quarantine = ",\n  ".join(quarantine_select(t))
+    quarantine = quarantine_projection(quarantine_columns(t))
     return (
-        f"INSERT INTO {catalog}.{namespace}.{t.bronze_table}\nSELECT\n  {bronze}\n"
+        f"INSERT INTO {table_ref(catalog, namespace, t.bronze_table)}\nSELECT\n  {bronze}\n"
         f"FROM {checked}\nWHERE reasons_csv = '';\n\n"
-        f"INSERT INTO {catalog}.{namespace}.{t.quarantine_table}\nSELECT\n  {quarantine}\n"
-        f"FROM {checked}\nWHERE reasons_csv <> '';\n"
+        f"INSERT INTO {table_ref(catalog, namespace, t.quarantine_table)}\nSELECT\n"
+        f"  {quarantine}\nFROM {checked}\nWHERE reasons_csv <> '';\n"
     )

@@ -19,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from validation.currencies import MINOR_UNITS
+from contracts.currencies import MINOR_UNITS
+from contracts.events import EventType, Kind
+from contracts.reasons import Reason
 from validation.rules import (
     EPOCH_MILLIS_FROM,
     EPOCH_MILLIS_MAX,
@@ -34,9 +36,6 @@ from validation.rules import (
     TIMESTAMP_ISO_PATTERN,
     TIMESTAMP_UTC_PATTERN,
     WHITESPACE,
-    EventType,
-    Kind,
-    Reason,
 )
 
 _NUMERIC = re.compile(NUMERIC_PATTERN)

@@ -7,12 +7,11 @@ an attempt is recorded exactly once however often the activity runs.
 
 from __future__ import annotations
 
-import contextlib
-
 import psycopg
 from psycopg import sql
 
 from workflows.models import AttemptRecord
+from workflows.pg_tables import create_table, drop_table
 
 COLUMNS = (
     "workflow_id",
@@ -55,17 +54,11 @@ CREATE TABLE IF NOT EXISTS {table} (
 
 def ensure_attempts_table(dsn: str, table: str) -> None:
     """Creates the table if missing; safe when several workers start at once."""
-    # UniqueViolation: another worker created it between the check and the create.
-    with (
-        psycopg.connect(dsn, autocommit=True) as conn,
-        contextlib.suppress(psycopg.errors.UniqueViolation),
-    ):
-        conn.execute(sql.SQL(CREATE_TABLE).format(table=sql.Identifier(table)))
+    create_table(dsn, CREATE_TABLE, table)
 
 
 def drop_attempts_table(dsn: str, table: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+    drop_table(dsn, table)
 
 
 class AttemptsStore:

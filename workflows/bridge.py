@@ -35,6 +35,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from observability.logs import FIELDS, configure_json_logging
 from workflows.batching import OffsetBatch, PartitionBatcher, parse_plan, plan_metadata
 from workflows.enrichment import EnrichmentWorkflow
 from workflows.ids import enrichment_workflow_id
@@ -223,9 +224,26 @@ class EnrichmentBridge:
                 id_conflict_policy=ID_CONFLICT_POLICY,
             )
         except WorkflowAlreadyStartedError:
-            log.info("%s already completed: its batch is enriched", workflow_id)
+            log.info(
+                "%s already completed: its batch is enriched",
+                workflow_id,
+                extra={FIELDS: {"workflow_id": workflow_id}},
+            )
         self.started += 1
-        log.info("started %s (%d events)", workflow_id, len(batch.events))
+        log.info(
+            "started %s (%d events)",
+            workflow_id,
+            len(batch.events),
+            extra={
+                FIELDS: {
+                    "workflow_id": workflow_id,
+                    "partition": batch.partition,
+                    "first_offset": batch.first_offset,
+                    "last_offset": batch.last_offset,
+                    "events": len(batch.events),
+                }
+            },
+        )
 
     def _commit(self, consumer: Consumer, offset: TopicPartition) -> None:
         committed = consumer.commit(offsets=[offset], asynchronous=False)
@@ -257,7 +275,7 @@ async def run_bridge(settings: WorkflowSettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_json_logging()
     asyncio.run(run_bridge(WorkflowSettings()))
 
 

@@ -9,10 +9,10 @@ claim, or a re-run of the same workflow id, finds its own claims and carries on.
 
 from __future__ import annotations
 
-import contextlib
-
 import psycopg
 from psycopg import sql
+
+from workflows.pg_tables import create_table, drop_table
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -25,17 +25,11 @@ CREATE TABLE IF NOT EXISTS {table} (
 
 def ensure_claims_table(dsn: str, table: str) -> None:
     """Creates the table if missing; safe when several workers start at once."""
-    # UniqueViolation: another worker created it between the check and the create.
-    with (
-        psycopg.connect(dsn, autocommit=True) as conn,
-        contextlib.suppress(psycopg.errors.UniqueViolation),
-    ):
-        conn.execute(sql.SQL(CREATE_TABLE).format(table=sql.Identifier(table)))
+    create_table(dsn, CREATE_TABLE, table)
 
 
 def drop_claims_table(dsn: str, table: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+    drop_table(dsn, table)
 
 
 class ClaimsStore:

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from validation.tables import ENRICHMENT_COLUMNS
+from contracts.tables import ENRICHMENT_COLUMNS
 from workflows.models import Event, RetryStrategy, ScoredBatch, Scores
 
 MODEL, FALLBACK = "model", "fallback"

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.topics import ENRICHED, NORMALIZED
 from lakehouse.settings import LakehouseSettings
 from streaming.settings import KafkaSettings
 from workflows.models import MAX_INFERENCE_BATCH
@@ -47,8 +48,8 @@ class WorkflowSettings(BaseSettings):
     publish_timeout_seconds: float = Field(default=30.0, gt=0, le=50)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
-    source_topic: str = Field(default="payments.normalized", min_length=1)
-    sink_topic: str = Field(default="payments.enriched", min_length=1)
+    source_topic: str = Field(default=NORMALIZED, min_length=1)
+    sink_topic: str = Field(default=ENRICHED, min_length=1)
     consumer_group: str = Field(default="paystream-enrichment-bridge", min_length=1)
     # A bridge killed -9 holds its partitions until this runs out; its restart waits that long.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)

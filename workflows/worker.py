@@ -13,6 +13,7 @@ import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from observability.logs import configure_json_logging
 from workflows.activities import EnrichmentActivities
 from workflows.attempts_store import AttemptsStore, ensure_attempts_table
 from workflows.claims_store import ClaimsStore, ensure_claims_table
@@ -94,7 +95,7 @@ async def run_worker(settings: WorkflowSettings, stop: asyncio.Event | None = No
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_json_logging()
     asyncio.run(run_worker(WorkflowSettings()))
 
 

@@ -1,6 +1,6 @@
-"""Renders seeds/currencies.csv from `validation.currencies` (house rule 1: one definition).
+"""Renders seeds/currencies.csv from `contracts.currencies` (house rule 1: one definition).
 
-The ISO 4217 data comes from the maintained `iso4217` package through the validation rules;
+The ISO 4217 data comes from the maintained `iso4217` package (contracts.currencies);
 dbt reads it as a seed. Run after upgrading `iso4217`:
 
     .venv/bin/python dbt/scripts/render_currencies.py
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from validation.currencies import MINOR_UNITS
+from contracts.currencies import MINOR_UNITS
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "currencies.csv"
 

@@ -23,7 +23,7 @@
 #
 # Environment:
 #   PAYSTREAM_CACHE   default ${XDG_CACHE_HOME:-$HOME/.cache}/paystream
-#   GO                go binary to use (default: `go` on PATH, else /usr/local/go/bin/go)
+#   GO                go binary to use (default: deploy/local/go_toolchain.sh: `go` on PATH if >= 1.24.1, else a Go from the module proxy)
 #   JR_FORCE_REBUILD  set to 1 to rebuild even if the right version is installed
 #   JR_KEEP_BUILD     set to 1 to keep the build directory after success
 set -euo pipefail
@@ -67,11 +67,10 @@ if ! need_build && ! need_home; then
 fi
 
 # --- prerequisites ----------------------------------------------------------
+# A Go new enough for the pinned versions: the one on PATH, else Go's toolchain module
+# from the Go module proxy (deploy/local/go_toolchain.sh).
 if [[ -z "${GO:-}" ]]; then
-  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  else die "go toolchain not found (put go on PATH or set GO=/path/to/go); JR $JR_VERSION needs go >= 1.24.1"
-  fi
+  GO="$("$(dirname "${BASH_SOURCE[0]}")/go_toolchain.sh")" || die "no usable Go toolchain"
 fi
 command -v "$GO" >/dev/null 2>&1 || die "GO=$GO is not executable"
 # Never let go try to download another toolchain (that needs the proxy's list endpoint).

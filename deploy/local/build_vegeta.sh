@@ -13,7 +13,7 @@
 #
 # Environment:
 #   PAYSTREAM_CACHE        default ${XDG_CACHE_HOME:-$HOME/.cache}/paystream
-#   GO                     go binary to use (default: `go` on PATH, else /usr/local/go/bin/go)
+#   GO                     go binary to use (default: deploy/local/go_toolchain.sh)
 #   VEGETA_FORCE_REBUILD   set to 1 to rebuild even if the right version is installed
 set -euo pipefail
 
@@ -41,11 +41,10 @@ if ! need_build; then
   exit 0
 fi
 
+# A Go new enough for the pinned versions: the one on PATH, else Go's toolchain module
+# from the Go module proxy (deploy/local/go_toolchain.sh).
 if [[ -z "${GO:-}" ]]; then
-  if command -v go >/dev/null 2>&1; then GO="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  else die "go toolchain not found (put go on PATH or set GO=/path/to/go)"
-  fi
+  GO="$("$(dirname "${BASH_SOURCE[0]}")/go_toolchain.sh")" || die "no usable Go toolchain"
 fi
 command -v "$GO" >/dev/null 2>&1 || die "GO=$GO is not executable"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"

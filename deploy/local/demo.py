@@ -16,15 +16,16 @@ import sys
 import time
 from pathlib import Path
 
+from contracts.events import EVENT_TYPES
+from contracts.tables import ENRICHMENT_TABLE, UNIFIED_QUARANTINE_TABLE, UNIFIED_TABLE
+from deploy.flink.submit import default_submitter
 from deploy.local.settings import StackSettings
-from flink_jobs.jobs import registered_jobs
-from flink_jobs.submit import default_submitter
+from flink_jobs.registry import registered_jobs
 from lakehouse.clients import trino_connection
 from lakehouse.settings import LakehouseSettings
-from streaming.load import high_watermarks, watermark_consumer
+from loadgen.jr.driver import high_watermarks, watermark_consumer
 from streaming.settings import KafkaSettings
 from streaming.topics import ensure_topics
-from validation.rules import EVENT_TYPES
 
 LOAD_DURATION = os.environ.get("DEMO_DURATION", "60s")
 WEBHOOK_RATE = os.environ.get("DEMO_WEBHOOK_RATE", "20")
@@ -104,7 +105,7 @@ def wait_for_enrichments(lakehouse: LakehouseSettings, timeout: float = 90) -> N
     while time.monotonic() < deadline:
         [(missing,)] = query(
             lakehouse,
-            "SELECT count(*) FROM payments p LEFT JOIN payment_enrichments e "
+            f"SELECT count(*) FROM {UNIFIED_TABLE} p LEFT JOIN {ENRICHMENT_TABLE} e "
             "ON p.event_id = e.event_id WHERE e.event_id IS NULL",
         )
         if missing == 0:
@@ -128,31 +129,35 @@ def show_jr_tables(produced: dict[str, int], lakehouse: LakehouseSettings) -> No
 
 
 def show_unified(lakehouse: LakehouseSettings) -> None:
-    say("webhooks, unified (lakehouse.payments_db.payments, one row per provider event):")
+    say(
+        f"webhooks, unified ({lakehouse.catalog_name}.{lakehouse.namespace}.{UNIFIED_TABLE},"
+        " one row per provider event):"
+    )
     print_rows(
         ("provider", "event_type", "rows", "amount_minor"),
         query(
             lakehouse,
-            "SELECT provider, event_type, count(*), sum(amount_minor) FROM payments "
+            f"SELECT provider, event_type, count(*), sum(amount_minor) FROM {UNIFIED_TABLE} "
             "GROUP BY 1, 2 ORDER BY 1, 2",
         ),
     )
-    say("webhooks quarantined (quarantine_payments):")
+    say(f"webhooks quarantined ({UNIFIED_QUARANTINE_TABLE}):")
     print_rows(
         ("reason", "rows"),
         query(
             lakehouse,
-            "SELECT rejection_reason, count(*) FROM quarantine_payments GROUP BY 1 ORDER BY 2 DESC",
+            f"SELECT rejection_reason, count(*) FROM {UNIFIED_QUARANTINE_TABLE}"
+            " GROUP BY 1 ORDER BY 2 DESC",
         ),
     )
-    say("enrichments joined to payments (payment_enrichments, newest 8):")
+    say(f"enrichments joined to payments ({ENRICHMENT_TABLE}, newest 8):")
     print_rows(
         ("provider", "event_type", "amount", "currency", "fraud", "risk", "churn", "source"),
         query(
             lakehouse,
             "SELECT p.provider, p.event_type, p.amount_minor, p.currency, "
             "round(e.fraud_score, 3), e.risk_level, round(e.churn_score, 3), e.score_source "
-            "FROM payments p JOIN payment_enrichments e ON p.event_id = e.event_id "
+            f"FROM {UNIFIED_TABLE} p JOIN {ENRICHMENT_TABLE} e ON p.event_id = e.event_id "
             "ORDER BY p.processed_at DESC LIMIT 8",
         ),
     )
@@ -171,7 +176,7 @@ def show_gold(stack: StackSettings, lakehouse: LakehouseSettings) -> int:
     gold = f"{lakehouse.namespace}_gold"
     say(f"gold numbers ({gold}):")
     print_rows(
-        ("date", "payments", "succeeded", "failed"),
+        ("date", "total", "succeeded", "failed"),
         query(
             lakehouse,
             f"SELECT payment_date, sum(payments), sum(succeeded_payments), "
@@ -206,7 +211,7 @@ def main() -> int:
         [
             sys.executable,
             "-m",
-            "gateway.simulator",
+            "loadgen.webhooks",
             "--rate",
             WEBHOOK_RATE,
             "--duration",
@@ -214,7 +219,7 @@ def main() -> int:
         ]
     )
     load = subprocess.run(
-        [sys.executable, "-m", "streaming.load", "--duration", LOAD_DURATION], check=False
+        [sys.executable, "-m", "loadgen.jr", "--duration", LOAD_DURATION], check=False
     )
     # Exit code 1 only says some answers were not the expected ones (the summary shows them).
     if load.returncode != 0 or webhooks.wait() not in (0, 1):

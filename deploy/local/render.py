@@ -7,12 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from contracts.paths import SQL_DIR
 from deploy.local.settings import StackSettings
 from flink_jobs.sql_template import render_sql
 from lakehouse.settings import LakehouseSettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
 
 def flink_distribution_java_opts(stack: StackSettings) -> str:

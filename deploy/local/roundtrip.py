@@ -12,10 +12,10 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from contracts.paths import SQL_DIR
 from deploy.local.clients import flink_sql_command
 from deploy.local.settings import StackSettings
 from flink_jobs.sql_template import render_sql_file
@@ -24,7 +24,7 @@ from lakehouse.settings import LakehouseSettings
 from streaming.settings import KafkaSettings
 from streaming.topics import ensure_topics
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "roundtrip.sql"
+SQL = SQL_DIR / "roundtrip.sql"
 TOPIC = "platform.roundtrip"
 TABLE = "platform_roundtrip"
 EVENTS = 1000
@@ -59,6 +59,7 @@ def run_roundtrip_job(
     statements = render_sql_file(
         SQL,
         {
+            "catalog": lakehouse.catalog_name,
             "topic": topic,
             "bootstrap_servers": bootstrap,
             "namespace": lakehouse.namespace,
@@ -81,7 +82,7 @@ def main() -> int:
     ensure_topics(kafka, names=(TOPIC,), report=lambda _: None)
     produce_events(bootstrap, TOPIC, EVENTS)
     print(
-        f"roundtrip: Flink SQL job Kafka -> lakehouse.{lakehouse.namespace}.{TABLE} "
+        f"roundtrip: Flink SQL job Kafka -> {lakehouse.catalog_name}.{lakehouse.namespace}.{TABLE} "
         f"(watch it at http://127.0.0.1:{stack.flink_rest_port})"
     )
     run_roundtrip_job(stack, lakehouse, bootstrap, TOPIC, TABLE)
@@ -91,7 +92,8 @@ def main() -> int:
     in_topic = topic_message_count(bootstrap, TOPIC)
     print(
         f"roundtrip: the topic holds {in_topic} events; Trino sees {rows} rows "
-        f"({distinct} distinct, amount total {total}) in lakehouse.{lakehouse.namespace}.{TABLE}"
+        f"({distinct} distinct, amount total {total}) in "
+        f"{lakehouse.catalog_name}.{lakehouse.namespace}.{TABLE}"
     )
     if rows != in_topic:
         print("roundtrip: error: the table does not match the topic", file=sys.stderr)

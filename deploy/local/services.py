@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.topics import NORMALIZED
 from deploy.local import readiness
 from deploy.local.settings import StackSettings
 from gateway.settings import LOCAL_SECRETS_FILE as GATEWAY_SECRETS_FILE
@@ -242,7 +243,12 @@ def project_services(stack: StackSettings) -> list[Service]:
                 f"http://127.0.0.1:{stack.gateway_port} "
                 "(POST /webhooks/stripe, /webhooks/square; /metrics)"
             ),
-            environment={"GATEWAY_PORT": str(stack.gateway_port)},
+            # GATEWAY_WORKERS (2) uvicorn workers share the port; their metric files
+            # live in the stack's run folder (emptied at each start).
+            environment={
+                "GATEWAY_PORT": str(stack.gateway_port),
+                "GATEWAY_METRICS_DIR": str(stack.run_dir / "gateway" / "metrics"),
+            },
             stage=2,
             port=stack.gateway_port,
             stop_wait=10,
@@ -270,7 +276,7 @@ def project_services(stack: StackSettings) -> list[Service]:
             name="bridge",
             command=[python, "-m", "workflows.bridge"],
             ready=readiness.bridge_ready,
-            endpoint="payments.normalized -> Temporal enrichment workflows",
+            endpoint=f"{NORMALIZED} -> Temporal enrichment workflows",
             stage=2,
             stop_wait=15,
         ),

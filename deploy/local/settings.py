@@ -6,17 +6,13 @@ Python code agree on them; everything else the processes need is here.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lakehouse.settings import POSTGRES_SECRETS_FILE, REPO_ROOT, RUN_DIR
-
-
-def _default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "paystream"
+from contracts.paths import REPO_ROOT, RUN_DIR, cache_dir
+from lakehouse.settings import POSTGRES_SECRETS_FILE
 
 
 class StackSettings(BaseSettings):
@@ -28,7 +24,7 @@ class StackSettings(BaseSettings):
     repo_root: Path = REPO_ROOT
     run_dir: Path = RUN_DIR
     # The same variable deploy/local/setup.sh installs into.
-    cache_dir: Path = Field(default_factory=_default_cache_dir, validation_alias="PAYSTREAM_CACHE")
+    cache_dir: Path = Field(default_factory=cache_dir, validation_alias="PAYSTREAM_CACHE")
     trino_version: str = "476"
 
     kafka_port: int = 9092
@@ -63,6 +59,10 @@ class StackSettings(BaseSettings):
     trino_query_memory: str = "1GB"
 
     ready_timeout_seconds: float = 180.0
+
+    # How long Temporal keeps a closed workflow of the side stream's namespace (`make up`
+    # sets it once the dev server is ready); Temporal takes no less than a day.
+    temporal_retention_hours: int = Field(default=72, ge=24)
 
     # The catalog database's superuser `postgres` (scram-sha-256); `make up` generates it.
     postgres_password: str = Field(default="", repr=False)

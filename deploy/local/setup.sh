@@ -35,7 +35,8 @@ system_packages() {
   local pkgs=()
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || pkgs+=(postgresql)
   command -v mvn >/dev/null || pkgs+=(maven)
-  command -v go >/dev/null || pkgs+=(golang-go)
+  # Go: deploy/local/go_toolchain.sh (Debian's golang-go, 1.19, cannot build JR).
+  command -v curl >/dev/null || pkgs+=(curl)
   if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])'; then pkgs+=(openjdk-17-jdk-headless); fi
   command -v unzip >/dev/null || pkgs+=(unzip)
   [[ ${#pkgs[@]} -eq 0 ]] || apt_install "${pkgs[@]}"

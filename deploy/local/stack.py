@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from contracts.paths import SECRETS_DIR
 from deploy.local.disk import disk_summary
 from deploy.local.readiness import NotReady, port_open
 from deploy.local.render import render_all
@@ -33,13 +34,16 @@ from deploy.local.services import (
 from deploy.local.settings import StackSettings
 from inference.settings import InferenceSettings
 from lakehouse.clients import load_catalog
-from lakehouse.settings import POSTGRES_SECRETS_FILE, SECRETS_DIR, LakehouseSettings
+from lakehouse.settings import POSTGRES_SECRETS_FILE, LakehouseSettings
+from lakehouse.tables import ensure_tables
 from streaming.settings import KafkaSettings
 from streaming.topics import ensure_topics
-from validation.tables import ensure_tables
+from workflows.settings import WorkflowSettings
 
 # Started first and bootstrapped before anything that reads the catalog.
 FIRST = "postgres"
+# The Temporal dev server: its namespace's retention is set once it is ready.
+TEMPORAL = "temporal"
 # The project's own services need the topics, the tables and the scoring model first.
 PROJECT_STAGE = 2
 # Each `make up` appends how long it took here (in the log folder).
@@ -59,6 +63,26 @@ SECRET_BEARING_CONF = ("trino/catalog/lakehouse.properties", "flink/init.sql")
 
 class StackError(RuntimeError):
     pass
+
+
+def temporal_retention_command(stack: StackSettings, namespace: str) -> list[str]:
+    """The Temporal CLI call that sets how long the namespace keeps closed workflows
+    (`start-dev` has no flag for it; the dev server's database file keeps the setting
+    across its restarts)."""
+    return [
+        str(stack.app_venv / "bin" / "temporal"),
+        "operator",
+        "namespace",
+        "update",
+        "--address",
+        f"127.0.0.1:{stack.temporal_port}",
+        "--namespace",
+        namespace,
+        "--retention",
+        f"{stack.temporal_retention_hours}h",
+        "--command-timeout",
+        "30s",
+    ]
 
 
 def say(message: str) -> None:
@@ -320,10 +344,26 @@ class Stack:
             started_now += self.start_and_wait([s for s in self.services if s.stage == stage])
             if stage == self.service(FIRST).stage:
                 self.bootstrap_catalog(switch_auth=not postgres_was_running)
+            if stage == self.service(TEMPORAL).stage:
+                self.set_temporal_retention()
         seconds = time.monotonic() - started
         say(f"Platform ready in {seconds:.0f}s\n")
         self.record_up(seconds, started_now)
         self.print_endpoints()
+
+    def set_temporal_retention(self) -> None:
+        """Sets the side stream's namespace retention (idempotent: an update to the same
+        value changes nothing)."""
+        namespace = WorkflowSettings().temporal_namespace
+        command = temporal_retention_command(self.settings, namespace)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(
+                f"setting Temporal namespace {namespace}'s retention failed:\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        hours = self.settings.temporal_retention_hours
+        say(f"  temporal namespace {namespace}: retention {hours}h")
 
     def ensure_secrets(self) -> None:
         """Generates the secrets missing from `.run/secrets`. Settings read before their

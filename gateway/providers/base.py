@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from contracts.topics import WEBHOOK_RAW_TOPICS
 from gateway.settings import GatewaySettings
 
 
@@ -39,7 +40,7 @@ class Provider:
 
     @property
     def raw_topic(self) -> str:
-        return f"payments.{self.name}.raw"
+        return WEBHOOK_RAW_TOPICS[self.name]
 
 
 def required_string(event: Mapping[str, Any], name: str) -> str:

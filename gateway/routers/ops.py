@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.dependencies import GatewayState, PublisherDep, StateDep
 from gateway.logs import gateway_logger
@@ -49,4 +49,4 @@ def note_readiness(state: GatewayState, problem: NotReady | None) -> None:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(state: StateDep) -> Response:
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -5,8 +5,6 @@ local server."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -16,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import stripe
 import uvicorn
 
 from bench import openloop
@@ -24,7 +23,7 @@ from bench.footprint import children_by_parent, descendants, rss_by_service, rss
 from bench.gateway import free_port
 from bench.machine import cpu_model, memory_total_gib
 from bench.messages import payloads
-from bench.openloop import Pool, Spec, build_request, drive, stripe_signature
+from bench.openloop import Pool, Spec, build_request, drive
 from bench.report import (
     BEGIN,
     END,
@@ -37,8 +36,8 @@ from bench.report import (
 )
 from bench.results import Result, format_table, percentile, summarise, write_json
 from bench.settings import BenchSettings
+from contracts.events import EVENT_TYPES
 from validation.python_rules import validate
-from validation.rules import EVENT_TYPES
 
 
 def test_nearest_rank_percentiles():
@@ -159,10 +158,10 @@ def test_requests_carry_a_valid_stripe_signature():
     headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
     assert int(headers["Content-Length"]) == len(body)
     assert json.loads(body)["id"] == "evt_bench0000000000000042"
-    timestamp, v1 = (part.split("=", 1)[1] for part in headers["Stripe-Signature"].split(","))
-    expected = hmac.new(b"whsec_x", f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    assert v1 == expected
-    assert stripe_signature("k", 1, b"x").startswith("t=1,v1=")
+    # Stripe's own library is the judge (the gateway's signing function made the header).
+    assert stripe.WebhookSignature.verify_header(
+        body.decode(), headers["Stripe-Signature"], "whsec_x", tolerance=300
+    )
 
 
 async def slow_app(scope, receive, send):

@@ -16,10 +16,10 @@ from bench.sidestream import (
     row,
     run_settings,
 )
+from contracts.tables import UNIFIED_COLUMNS
 from deploy.local.settings import StackSettings
 from deploy.local.stack import UP_LOG, Stack
 from lakehouse.settings import LakehouseSettings
-from validation.tables import UNIFIED_COLUMNS
 from workflows.ids import recovery_workflow_id
 from workflows.settings import WorkflowSettings
 

@@ -49,7 +49,7 @@ from bench.vegeta import (
 from gateway.providers import square, stripe
 from gateway.providers.base import SignatureRejected
 from gateway.settings import GatewaySettings
-from gateway.simulator.sender import Credentials
+from loadgen.webhooks.sender import Credentials
 from tests.gateway.conftest import simulator_credentials
 from workflows.ids import recovery_workflow_id
 

@@ -1,23 +1,15 @@
-"""The dbt project's paths, and its Dagster code importable the way `make dagster` loads it.
-
-`dbt/` has no `__init__.py` (it would shadow dbt-core's `dbt` package), so the Dagster
-package lives under `dbt/orchestration/` and that folder goes on the path, as with
-`dagster dev -d dbt/orchestration`.
-"""
+"""Helpers of the dbt tests: load a dbt script (`dbt/` has no `__init__.py`: it would
+shadow dbt-core's `dbt` package) by its path."""
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt"
-ORCHESTRATION_DIR = DBT_PROJECT_DIR / "orchestration"
+from contracts.paths import DBT_PROJECT_DIR
 
-if str(ORCHESTRATION_DIR) not in sys.path:
-    sys.path.insert(0, str(ORCHESTRATION_DIR))
+__all__ = ["DBT_PROJECT_DIR", "load_module_from"]
 
 
 def load_module_from(path: Path, name: str) -> ModuleType:

@@ -18,14 +18,14 @@ from decimal import Decimal
 import pytest
 from confluent_kafka import Producer
 
-from flink_jobs.jobs import SqlJob
+from contracts.events import EVENT_TYPES, EVENT_TYPES_BY_NAME
+from flink_jobs.job import SqlJob
 from flink_jobs.validation_job import render_validation_job
+from lakehouse.tables import ensure_tables
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
 from tests.dbt.lakehouse_io import drop_dbt_schemas, insert_rows, run_dbt
 from validation.python_rules import validate
-from validation.rules import EVENT_TYPES, EVENT_TYPES_BY_NAME
-from validation.tables import ensure_tables
 
 pytestmark = pytest.mark.integration
 

@@ -1,11 +1,11 @@
-"""House rule 1: dbt's currency minor units are rendered from validation.currencies."""
+"""House rule 1: dbt's currency minor units are rendered from contracts.currencies."""
 
 from __future__ import annotations
 
 import csv
 
+from contracts.currencies import MINOR_UNITS
 from tests.dbt.conftest import DBT_PROJECT_DIR, load_module_from
-from validation.currencies import MINOR_UNITS
 
 renderer = load_module_from(
     DBT_PROJECT_DIR / "scripts" / "render_currencies.py", "render_currencies"
@@ -13,7 +13,7 @@ renderer = load_module_from(
 SEED = DBT_PROJECT_DIR / "seeds" / "currencies.csv"
 
 
-def test_the_committed_seed_is_the_rendering_of_validation_currencies():
+def test_the_committed_seed_is_the_rendering_of_the_contracts_currencies():
     assert SEED.read_text() == renderer.render_currency_seed(), (
         "dbt/seeds/currencies.csv is stale: run .venv/bin/python dbt/scripts/render_currencies.py"
     )

@@ -6,6 +6,12 @@ import pytest
 from dbt.cli.main import dbtRunner
 from dbt.contracts.graph.manifest import Manifest
 
+from contracts.tables import (
+    ENRICHMENT_QUARANTINE_TABLE,
+    NAMESPACE,
+    REDELIVERY_TABLE,
+    table_definitions,
+)
 from tests.dbt.conftest import DBT_PROJECT_DIR
 
 MARTS = {
@@ -18,19 +24,10 @@ MARTS = {
     "quarantine_summary",
     "suspicious_events",
 }
-SOURCES = {
-    "payment_charges",
-    "payment_refunds",
-    "payment_disputes",
-    "payment_subscriptions",
-    "quarantine_payment_charges",
-    "quarantine_payment_refunds",
-    "quarantine_payment_disputes",
-    "quarantine_payment_subscriptions",
-    "payments",
-    "quarantine_payments",
-    "payment_enrichments",
-}
+# dbt reads every table the pipelines write except the two kept for reconciliation.
+NOT_MODELLED = {ENRICHMENT_QUARANTINE_TABLE, REDELIVERY_TABLE}
+TABLES = {name: (columns, partition) for name, columns, partition in table_definitions()}
+SOURCES = set(TABLES) - NOT_MODELLED
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +69,16 @@ def test_every_source_table_is_declared_with_freshness(manifest):
     assert loaded_at["payments"] == "processed_at"
     assert loaded_at["payment_enrichments"] == "enriched_at"
     assert sources["payment_charges"].freshness.error_after.count == 24
+
+
+def test_sources_are_the_contract_tables_with_their_columns(manifest):
+    """dbt's sources are checked against contracts.tables: the tables the jobs write, the
+    columns dbt tests exist there, and freshness is judged on the day-partition column."""
+    for source in manifest.sources.values():
+        columns, partition = TABLES[source.name]
+        assert source.schema == NAMESPACE
+        assert set(source.columns) <= {name for name, _ in columns}, source.name
+        assert source.loaded_at_field == partition, source.name
 
 
 def test_layers_land_in_their_own_schemas(manifest):

@@ -1,6 +1,6 @@
 """Flink's ZooKeeper HA services: the rendered configuration and the ZooKeeper service.
 
-The kill -9 of the shared JobManager is in tests/adversarial/test_platform_faults.py; here
+The kill -9 of the shared JobManager is in tests/deploy/test_platform_faults.py; here
 nothing of the shared platform is touched (a private ZooKeeper runs on a free port).
 """
 
@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import yaml
 
+from deploy.flink.policy import local_path
 from deploy.local.readiness import NotReady, four_letter_word, zookeeper_ready
 from deploy.local.render import render_all
 from deploy.local.services import render_supervisord_conf, services
 from deploy.local.settings import StackSettings
 from deploy.local.stack import Stack
-from flink_jobs.submit import local_path
 from lakehouse.settings import LakehouseSettings
 
 

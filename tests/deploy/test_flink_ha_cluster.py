@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from deploy.flink.flink_rest import FlinkRest, FlinkRestError
 from deploy.local.readiness import NotReady, zookeeper_ready
 from deploy.local.render import render_all
 from deploy.local.services import Service, flink_environment, render_supervisord_conf, services
 from deploy.local.settings import StackSettings
 from deploy.local.stack import Stack
-from flink_jobs.flink_rest import FlinkRest, FlinkRestError
 from lakehouse.settings import LakehouseSettings
-from tests.adversarial.faults import wait_for_jobs_running
+from tests.deploy.faults import wait_for_jobs_running
 
 pytestmark = pytest.mark.integration
 

@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
+from contracts.paths import REPO_ROOT
 from deploy.local.secret_files import ensure_platform_secrets, read_env_file
 from deploy.local.services import postgres_bin_dir, running_as_root
 from deploy.local.settings import StackSettings
@@ -34,7 +35,7 @@ from gateway.main import create_app
 from gateway.providers.square import sign_square
 from gateway.providers.stripe import sign_stripe
 from gateway.settings import GatewaySettings
-from lakehouse.settings import REPO_ROOT, LakehouseSettings
+from lakehouse.settings import LakehouseSettings
 from tests.deploy.sockets import Listener, decode_address, parse_proc_net_tcp
 from tests.gateway.doubles import RecordingPublisher
 from tests.workflows.harness import free_port
@@ -214,6 +215,8 @@ def test_the_gateway_logs_no_secret_and_no_body(capsys):
         square_signature_key=square_key,
         square_notification_url=square_url,
         max_body_bytes=4096,
+        # Every answer logged, accepted ones too (off by default, for throughput).
+        log_accepted=True,
     )
     marker = f"card_holder_{uuid.uuid4().hex}"
     event = {"id": "evt_1", "type": "charge.succeeded", "account": "acct_1", "note": marker}

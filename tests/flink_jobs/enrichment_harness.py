@@ -15,23 +15,16 @@ import sys
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-SET = re.compile(r"^SET\s+'([^']+)'\s*=\s*'([^']*)'$", re.IGNORECASE)
+from flink_jobs.script import Script, build, parse_script
+
 INSERT = re.compile(r"^INSERT INTO (\S+)\s+(SELECT\s.*)$", re.IGNORECASE | re.DOTALL)
 
 
-def statements(script: str) -> list[str]:
-    """The script's statements, comments and the statement set's BEGIN/END left out."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    text = "\n".join(lines).replace("EXECUTE STATEMENT SET\nBEGIN", "").replace("\nEND;", "")
-    return [s.strip() for s in text.split(";\n") if s.strip().rstrip(";")]
-
-
-def streaming_env(script: list[str]) -> TableEnvironment:
+def streaming_env(script: Script) -> TableEnvironment:
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    for statement in script:
-        match = SET.match(statement.rstrip(";"))
-        if match and match[1] != "execution.checkpointing.interval":
-            env.get_config().set(match[1], match[2])
+    for key, value in script.settings.items():
+        if key != "execution.checkpointing.interval":
+            env.get_config().set(key, value)
     env.get_config().set("parallelism.default", "1")
     return env
 
@@ -47,7 +40,7 @@ def create_catalog(env: TableEnvironment, job: dict) -> None:
         )
 
 
-def run_inserts(job: dict, script: list[str]) -> dict:
+def run_inserts(job: dict, script: Script) -> dict:
     env = streaming_env(script)
     env.execute_sql(
         "CREATE TEMPORARY TABLE messages_file (payload STRING, kafka_partition INT,"
@@ -60,12 +53,13 @@ def run_inserts(job: dict, script: list[str]) -> dict:
         " AS kafka_timestamp, proc_time FROM messages_file"
     )
     selects = []
-    for statement in script:
+    for statement in script.statements:
         if statement.upper().startswith("CREATE TEMPORARY VIEW"):
-            env.execute_sql(statement.rstrip(";"))
-        insert = INSERT.match(statement.rstrip(";"))
+            env.execute_sql(statement)
+    for statement in script.inserts:
+        insert = INSERT.match(statement)
         if insert:
-            table = insert[1].rsplit(".", 1)[1]
+            table = insert[1].rsplit(".", 1)[1].strip("`")
             members = ", ".join(
                 f"KEY '{c}' VALUE CAST({c} AS STRING)" for c, _ in job["tables"][table]
             )
@@ -79,24 +73,16 @@ def run_inserts(job: dict, script: list[str]) -> dict:
     return results
 
 
-def explain(job: dict, script: list[str]) -> str:
+def explain(job: dict, script: Script) -> str:
     env = streaming_env(script)
     create_catalog(env, job)
-    statement_set = env.create_statement_set()
-    for statement in script:
-        if SET.match(statement.rstrip(";")):
-            continue
-        if INSERT.match(statement.rstrip(";")):
-            statement_set.add_insert_sql(statement.rstrip(";"))
-        else:
-            env.execute_sql(statement.rstrip(";"))
-    return statement_set.explain()
+    return build(env, job["script"]).explain()
 
 
 def main() -> None:
     with open(sys.argv[1]) as source:
         job = json.load(source)
-    script = statements(job["script"])
+    script = parse_script(job["script"])
     results = run_inserts(job, script)
     results["plan"] = explain(job, script)
     with open(sys.argv[2], "w") as out:

@@ -14,17 +14,18 @@ from typing import Any
 
 import pytest
 
-from flink_jobs.enrichment_checks import ENRICHMENT_REASONS, RESULT_FIELDS, reason_conditions
-from flink_jobs.enrichment_job import SOURCE_TABLE, render_enrichment_job
-from flink_jobs.jobs import JobSettings
-from tests.flink_venv import run_harness
-from validation.tables import (
+from contracts.reasons import ENRICHMENT_REASONS, Reason
+from contracts.tables import (
     ENRICHMENT_COLUMNS,
     ENRICHMENT_QUARANTINE_COLUMNS,
     ENRICHMENT_QUARANTINE_TABLE,
     ENRICHMENT_TABLE,
-    FLINK_TYPES,
 )
+from flink_jobs.ddl import FLINK_TYPES
+from flink_jobs.enrichment_checks import RESULT_FIELDS, field_reasons, reason_conditions
+from flink_jobs.enrichment_job import SOURCE_TABLE, render_enrichment_job
+from flink_jobs.job import JobSettings
+from tests.flink_venv import run_harness
 
 HARNESS = Path(__file__).with_name("enrichment_harness.py")
 EVENT_ID = "0123456789abcdef0123456789abcdef"
@@ -281,3 +282,4 @@ def test_the_whole_job_is_planned_with_its_kafka_source_and_both_tables(results:
 def test_the_checks_cover_the_table_and_list_reasons_in_order():
     assert [f.name for f in RESULT_FIELDS] == [name for name, _ in ENRICHMENT_COLUMNS]
     assert [reason for reason, _ in reason_conditions()] == list(ENRICHMENT_REASONS)
+    assert (Reason.MALFORMED_JSON, *field_reasons()) == ENRICHMENT_REASONS

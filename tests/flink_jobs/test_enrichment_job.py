@@ -1,13 +1,13 @@
 """The enrichment sink job's SQL as rendered (it is planned by Flink in
-tests/integration/test_side_stream.py)."""
+tests/<area>/test_side_stream.py)."""
 
 from __future__ import annotations
 
 import re
 
+from contracts.tables import ENRICHMENT_COLUMNS
 from flink_jobs.enrichment_job import ENRICHMENT_JOB, render_enrichment_job
-from flink_jobs.jobs import JobSettings
-from validation.tables import ENRICHMENT_COLUMNS
+from flink_jobs.job import JobSettings
 
 
 def test_rendered_sql_reads_the_topic_and_writes_every_column_once_per_event():
@@ -20,7 +20,7 @@ def test_rendered_sql_reads_the_topic_and_writes_every_column_once_per_event():
     )
     assert "${" not in sql
     assert "'topic' = 't.enriched'" in sql and "'properties.group.id' = 'g'" in sql
-    assert "INSERT INTO lakehouse.ns.payment_enrichments" in sql
+    assert "INSERT INTO `lakehouse`.`ns`.`payment_enrichments`" in sql
     assert re.search(r"PARTITION BY event_id ORDER BY proc_time ASC", sql)
     assert "WHERE copy_number = 1" in sql
     assert "SET 'table.exec.state.ttl' = '7 d'" in sql
@@ -40,5 +40,5 @@ def test_the_topic_is_read_as_raw_text_and_bad_messages_go_to_quarantine():
     # The json format fails the job on a message it cannot parse, after every restart.
     assert "'format' = 'raw'" in sql and "'format' = 'json'" not in sql
     assert "json.ignore-parse-errors" not in sql
-    assert "INSERT INTO lakehouse.ns.quarantine_payment_enrichments" in sql
+    assert "INSERT INTO `lakehouse`.`ns`.`quarantine_payment_enrichments`" in sql
     assert "WHERE reasons_csv <> ''" in sql and "WHERE reasons_csv = ''" in sql

@@ -15,11 +15,12 @@ import httpx
 import pytest
 from confluent_kafka import Producer
 
+from contracts.tables import ENRICHMENT_QUARANTINE_TABLE, ENRICHMENT_TABLE
 from flink_jobs.enrichment_job import render_enrichment_job
-from flink_jobs.jobs import SqlJob
+from flink_jobs.job import SqlJob
+from lakehouse.tables import ensure_tables
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
-from validation.tables import ENRICHMENT_QUARANTINE_TABLE, ENRICHMENT_TABLE, ensure_tables
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
-from gateway.simulator import Credentials
+from loadgen.webhooks import Credentials
 from tests.gateway.doubles import RecordingPublisher
 
 # Drawn per run, as the platform's are: no committed value is ever a working secret.

@@ -27,14 +27,15 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from fastapi.testclient import TestClient
 
+from contracts.paths import REPO_ROOT
+from contracts.topics import INGESTION_DLQ as DLQ_TOPIC
 from deploy.local.settings import StackSettings
 from deploy.local.stack import Stack
-from gateway.intake import DLQ_TOPIC
 from gateway.main import create_app
 from gateway.providers.stripe import sign_stripe
 from gateway.settings import GatewaySettings
-from gateway.simulator import Credentials, Kind, Mix, generate_events, post_events
-from lakehouse.settings import REPO_ROOT, LakehouseSettings
+from lakehouse.settings import LakehouseSettings
+from loadgen.webhooks import Credentials, Kind, Mix, generate_events, post_events
 from streaming.settings import KafkaSettings
 from streaming.topics import delete_topics, ensure_topics
 from tests.gateway.conftest import simulator_credentials
@@ -100,6 +101,8 @@ def gateway(prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[G
     port = free_port()
     log = tmp_path_factory.mktemp("gateway") / "gateway.log"
     env = {**os.environ, **gateway_env(prefix), "GATEWAY_PORT": str(port)}
+    # Two workers (the default), with metric files of their own: not the platform's.
+    env["GATEWAY_METRICS_DIR"] = str(log.parent / "metrics")
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway"], cwd=REPO_ROOT, env=env,
@@ -210,7 +213,7 @@ def test_simulated_webhooks_are_in_kafka_exactly_once_with_key_and_headers(prefi
 def test_the_simulator_command_against_the_gateway(prefix, gateway):
     env = {**os.environ, **gateway_env(prefix)}
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.simulator", "--rate", "40", "--duration", "2s",
+        [sys.executable, "-m", "loadgen.webhooks", "--rate", "40", "--duration", "2s",
          "--url", gateway.url, "--seed", "5", "--bad-share", "0.2"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

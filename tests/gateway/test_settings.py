@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deploy.local.secret_files import ensure_platform_secrets
 from gateway.settings import MIB, GatewaySettings
-from gateway.simulator import Credentials
+from loadgen.webhooks import Credentials
 
 
 def test_contract_environment_names(monkeypatch):

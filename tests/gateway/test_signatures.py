@@ -13,8 +13,8 @@ from square.utils.webhooks_helper import verify_signature as square_verify_signa
 from gateway.providers.base import SignatureRejected
 from gateway.providers.square import SIGNATURE_HEADER, SquareVerifier, sign_square
 from gateway.providers.stripe import StripeVerifier, sign_stripe, stripe_signature
-from gateway.simulator import Kind, Mix, generate_events
-from gateway.simulator.sender import signature_headers
+from loadgen.webhooks import Kind, Mix, generate_events
+from loadgen.webhooks.sender import signature_headers
 from tests.gateway.conftest import SQUARE_KEY, SQUARE_URL, STRIPE_SECRETS, simulator_credentials
 
 CREDENTIALS = simulator_credentials()

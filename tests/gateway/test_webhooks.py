@@ -155,6 +155,8 @@ def test_a_body_at_the_limit_is_accepted(make_client, publisher):
         ("stripe", b'{"id": "evt_1", "type": ', "MALFORMED_JSON"),
         ("stripe", b'{"id": "\xff", "type": "x"}', "MALFORMED_JSON"),
         ("stripe", b'{"id": "evt_1", "type": "x", "amount": NaN}', "MALFORMED_JSON"),
+        ("stripe", b'{"id": "evt_1", "type": "x", "amount": -Infinity}', "MALFORMED_JSON"),
+        ("stripe", b'{"id": "evt_1", "type": "x", "amount": 1e999}', "MALFORMED_JSON"),
         ("stripe", b"[" * 50_000 + b"]" * 50_000, "MALFORMED_JSON"),
         ("stripe", b'[{"id": "evt_1"}]', "NOT_A_JSON_OBJECT"),
         ("square", b'"text"', "NOT_A_JSON_OBJECT"),
@@ -217,16 +219,33 @@ def test_health_ready_and_unknown_providers(client):
     assert client.post("/webhooks/adyen", json={}).status_code == 404
 
 
-def test_one_json_log_line_per_request_without_secrets_or_body(client, capsys):
+def logged_lines(capsys, request_id: str) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().err.splitlines() if request_id in line]
+
+
+def test_one_json_log_line_per_refused_request_without_secrets_or_body(client, capsys):
     body = json.dumps({**STRIPE_EVENT, "card": "4242424242424242"}).encode()
-    stripe_post(client, body, **{"X-Request-Id": "req-log"})
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "req-log" in line]
+    stripe_post(client, body, secret="whsec_wrong", **{"X-Request-Id": "req-log"})
+    lines = logged_lines(capsys, "req-log")
     assert len(lines) == 1
-    assert lines[0]["provider"] == "stripe" and lines[0]["outcome"] == "accepted"
-    assert lines[0]["latency_ms"] >= 0
+    assert lines[0]["provider"] == "stripe" and lines[0]["outcome"] == "bad_signature"
+    assert lines[0]["status"] == 400 and lines[0]["latency_ms"] >= 0
     text = json.dumps(lines[0])
     assert "4242424242424242" not in text
     assert not any(secret in text for secret in STRIPE_SECRETS)
+
+
+def test_an_accepted_request_is_only_counted_unless_its_logging_is_asked_for(make_client, capsys):
+    body = json.dumps({**STRIPE_EVENT, "card": "4242424242424242"}).encode()
+    quiet = make_client()
+    stripe_post(quiet, body, **{"X-Request-Id": "req-quiet"})
+    assert logged_lines(capsys, "req-quiet") == []
+    assert metric(quiet, "gateway_requests_total", provider="stripe", outcome="accepted") == 1
+    verbose = make_client(log_accepted=True)
+    stripe_post(verbose, body, **{"X-Request-Id": "req-loud"})
+    [line] = logged_lines(capsys, "req-loud")
+    assert line["outcome"] == "accepted" and line["status"] == 202
+    assert "4242424242424242" not in json.dumps(line)
 
 
 @pytest.mark.parametrize(
@@ -282,3 +301,11 @@ def test_api_docs_are_off_unless_enabled(make_client, monkeypatch):
     enabled = TestClient(create_app(GatewaySettings(), RecordingPublisher()))
     assert enabled.get("/openapi.json").json()["paths"].keys() >= {"/webhooks/stripe"}
     assert enabled.get("/docs").status_code == 200
+
+
+def test_the_fast_path_takes_only_webhook_posts_and_fastapi_the_rest(client, publisher):
+    body = json.dumps(STRIPE_EVENT).encode()
+    assert stripe_post(client, body).status_code == 202  # the fast path
+    assert client.get("/webhooks/stripe").status_code == 405  # FastAPI's routing
+    assert client.get("/health").json() == {"status": "ok"}
+    assert len(publisher.written) == 1

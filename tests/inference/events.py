@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from validation.tables import UNIFIED_COLUMNS
+from contracts.tables import UNIFIED_COLUMNS
 
 
 def unified_event(n: int = 0, event_type: str = "payment.succeeded", **fields: Any) -> dict:

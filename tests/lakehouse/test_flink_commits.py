@@ -18,7 +18,7 @@ import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.table import Table
 
-from flink_jobs.restore import StateDirs, restorable_job_ids
+from deploy.flink.restore import StateDirs, restorable_job_ids
 from lakehouse.flink_commits import (
     FLINK_JOB_ID,
     FLINK_OPERATOR_ID,

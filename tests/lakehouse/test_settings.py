@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from lakehouse.settings import REPO_ROOT, LakehouseSettings
+from contracts.paths import REPO_ROOT
+from lakehouse.settings import LakehouseSettings
 
 
 def test_defaults_point_at_the_local_platform():

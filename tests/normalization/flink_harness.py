@@ -13,19 +13,19 @@ import sys
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from flink_jobs.normalization_job import build
-from normalization.flink_sql import raw_table, render_inserts, render_views
-from normalization.providers import PROVIDERS
-from normalization.settings import NormalizationSettings
-from validation.tables import (
+from contracts.tables import (
     REDELIVERY_COLUMNS,
     REDELIVERY_TABLE,
     UNIFIED_COLUMNS,
     UNIFIED_QUARANTINE_COLUMNS,
     UNIFIED_QUARANTINE_TABLE,
     UNIFIED_TABLE,
-    flink_columns,
 )
+from flink_jobs.ddl import flink_columns
+from flink_jobs.normalization_job import build
+from normalization.flink_sql import raw_table, render_inserts, render_views
+from normalization.providers import PROVIDERS
+from normalization.settings import NormalizationSettings
 
 
 def streaming_env() -> TableEnvironment:

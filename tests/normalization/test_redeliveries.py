@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from contracts.tables import REDELIVERY_COLUMNS, UNIFIED_COLUMNS, UNIFIED_QUARANTINE_COLUMNS
 from normalization.providers import PROVIDERS
 from tests.flink_venv import run_harness
 from tests.normalization import envelopes as e
 from tests.normalization.envelopes import Message, unified_event_id
-from validation.tables import REDELIVERY_COLUMNS, UNIFIED_COLUMNS, UNIFIED_QUARANTINE_COLUMNS
 
 HARNESS = Path(__file__).with_name("flink_harness.py")
 KAFKA_TIMESTAMP_MS = 1_795_600_900_000

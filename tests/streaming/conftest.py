@@ -1,21 +1,11 @@
-"""Fixtures for the streaming tests: JR, and the Kafka of the local platform."""
+"""Fixtures for the streaming tests: the Kafka of the local platform."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from streaming.settings import KafkaSettings, LoadSettings
+from streaming.settings import KafkaSettings
 from streaming.topics import KafkaUnavailable, admin_client, existing_topics
-
-
-@pytest.fixture(scope="session")
-def load_settings() -> LoadSettings:
-    settings = LoadSettings()
-    if not os.access(settings.jr_bin, os.X_OK):
-        pytest.fail(f"JR is not installed at {settings.jr_bin}: run `make setup`")
-    return settings
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,9 @@ import uuid
 import pytest
 from confluent_kafka.admin import ConfigResource
 
+from contracts.topics import TOPIC_NAMES, TOPICS
 from streaming.settings import KafkaSettings, TopicSettings
-from streaming.topics import (
-    TOPIC_NAMES,
-    TOPICS,
-    admin_client,
-    ensure_topics,
-    existing_topics,
-    new_topic,
-)
+from streaming.topics import admin_client, ensure_topics, existing_topics, new_topic
 
 CONTRACT_TOPICS = {
     "payment_charges",

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from validation.rules import EVENT_TYPES, EventType
+from contracts.events import EVENT_TYPES, EventType
 
 
 class Raw(str):

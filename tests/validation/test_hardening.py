@@ -13,11 +13,12 @@ import json
 
 import pytest
 
+from contracts.events import CHARGES
 from tests.validation.cases import BASE, render
 from tests.validation.flink_run import message_file_table, run_sql
 from validation.flink_sql import render_views
 from validation.python_rules import message_bytes, stored_payload, validate
-from validation.rules import CHARGES, RAW_PAYLOAD_BASE64_PREFIX
+from validation.rules import RAW_PAYLOAD_BASE64_PREFIX
 
 # A mini cluster job over a handful of rows takes well under a minute here; a stall is
 # hours. The bound leaves room for a loaded two-core machine.

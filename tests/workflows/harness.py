@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from confluent_kafka import Consumer, Producer
 
-from lakehouse.settings import REPO_ROOT
+from contracts.paths import REPO_ROOT
 from streaming.settings import KafkaSettings, TopicSettings
 from streaming.topics import delete_topics, ensure_topics
 from workflows.activities import PERSISTENCE_RETRIES_METRIC

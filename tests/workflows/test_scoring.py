@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from validation.tables import ENRICHMENT_COLUMNS
+from contracts.tables import ENRICHMENT_COLUMNS
 from workflows.models import RetryStrategy, Scores
 from workflows.scoring import (
     FALLBACK,

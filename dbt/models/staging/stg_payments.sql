@@ -1,5 +1,5 @@
 {#- Unified provider events carry minor units only; the major amount uses the currency's
-    ISO 4217 minor units (seed `currencies`, rendered from validation.currencies). -#}
+    ISO 4217 minor units (seed `currencies`, rendered from contracts.currencies). -#}
 with source as (
     select * from {{ source('payments', 'payments') }}
 ),

@@ -1,0 +1,25 @@
+"""Where things are: the checkout, its ignored run folder, and the user-level download cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Runtime state of the local platform (data, logs, secrets); ignored by git.
+RUN_DIR = REPO_ROOT / ".run"
+# The secrets `make up` generates (deploy/local/secret_files.py); mode 0600.
+SECRETS_DIR = RUN_DIR / "secrets"
+SQL_DIR = REPO_ROOT / "sql"
+JR_TEMPLATES_DIR = REPO_ROOT / "jr_templates"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+
+
+def cache_dir() -> Path:
+    """Large downloads (JVM artifacts, Trino, JR, vegeta), kept out of the checkout so a fresh
+    clone reuses them: $PAYSTREAM_CACHE, else $XDG_CACHE_HOME/paystream (deploy/local/setup.sh
+    reads the same two variables)."""
+    cache = os.environ.get("PAYSTREAM_CACHE")
+    if cache:
+        return Path(cache)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "paystream"

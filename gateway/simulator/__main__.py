@@ -1,5 +1,0 @@
-import sys
-
-from gateway.simulator.cli import main
-
-sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from loadgen.jr.driver import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from loadgen.webhooks.cli import main
+
+sys.exit(main())
