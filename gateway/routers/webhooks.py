@@ -259,7 +259,8 @@ class WebhookFastPath:
 
     def __init__(self, app: FastAPI, state: GatewayState) -> None:
         self.app = app
-        self.state = state
+        # Not `state`: that name stays the FastAPI app's (`app.state.gateway`), as before.
+        self.gateway_state = state
         self.endpoints = {
             f"{WEBHOOKS_PREFIX}/{name}": webhook_endpoint(provider)
             for name, provider in PROVIDERS.items()
@@ -267,11 +268,12 @@ class WebhookFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.endpoints.get(scope["path"]) if scope["type"] == "http" else None
-        if endpoint is None or scope["method"] != "POST" or self.state.publisher is None:
+        state = self.gateway_state
+        if endpoint is None or scope["method"] != "POST" or state.publisher is None:
             await self.app(scope, receive, send)
             return
         scope["app"] = self.app
-        response = await endpoint(Request(scope, receive), self.state, self.state.publisher)
+        response = await endpoint(Request(scope, receive), state, state.publisher)
         await response(scope, receive, send)
 
     def __getattr__(self, name: str) -> Any:
