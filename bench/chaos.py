@@ -100,7 +100,7 @@ from bench.vegeta import (
 from contracts.tables import ENRICHMENT_TABLE as ENRICHMENTS
 from contracts.tables import UNIFIED_QUARANTINE_TABLE as QUARANTINE
 from contracts.topics import INGESTION_DLQ, RAW_EVENT_TOPICS
-from deploy.flink.flink_rest import FlinkRest
+from deploy.flink.flink_rest import FlinkRest, FlinkRestError
 from deploy.local.settings import StackSettings
 from deploy.local.stack import Stack
 from flink_jobs import enrichment_job, validation_job
@@ -391,7 +391,7 @@ def num_restarts(rest_url: str) -> dict[str, int]:
             if "numRestarts" in metrics:
                 values[name] = int(float(metrics["numRestarts"]))
         return values
-    except (httpx.HTTPError, OSError, ValueError, KeyError):
+    except (FlinkRestError, httpx.HTTPError, OSError, ValueError, KeyError):
         return {}
 
 
@@ -412,7 +412,7 @@ def recent_exceptions(rest_url: str) -> dict[str, list[dict[str, Any]]]:
                 }
                 for entry in entries
             ]
-    except (httpx.HTTPError, OSError, ValueError):
+    except (FlinkRestError, httpx.HTTPError, OSError, ValueError):
         pass
     return history
 
@@ -548,8 +548,10 @@ class Sampler(threading.Thread):
             with contextlib.suppress(Exception):
                 self.observed.soak.samples.append(sample_now(self.probe, self.pids, self.loading))
             at = time.time()
-            for job, value in num_restarts(self.rest_url).items():
-                self.observed.restarts.setdefault(job, []).append((at, value))
+            # A dead JobManager answers nothing: num_restarts gives {} then.
+            with contextlib.suppress(Exception):
+                for job, value in num_restarts(self.rest_url).items():
+                    self.observed.restarts.setdefault(job, []).append((at, value))
             self.taken += 1
             self.wanted.wait(self.every)
             self.wanted.clear()
