@@ -58,7 +58,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bench.cli import leave_on_sigterm
+from bench.cli import add_settings_arguments, leave_on_sigterm
 from bench.footprint import children_by_parent, descendants, service_pids
 from bench.hostile import HOSTILE_KINDS, Ending, HostileCounts, hostile_accounting, hostile_id
 from bench.machine import describe_machine
@@ -1067,14 +1067,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-results-md", action="store_true", help="do not rewrite bench/RESULTS.md"
     )
-    for name, info in ChaosSettings.model_fields.items():
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=None,
-            metavar="VALUE",
-            help=f"default {info.default!r}",
-        )
+    add_settings_arguments(parser, ChaosSettings)
     return parser
 
 

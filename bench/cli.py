@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_origin
 
+from pydantic_settings import BaseSettings
+
 from bench.machine import describe_machine
 from bench.report import (
     current_figures,
@@ -128,3 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         update_results_md(render_figures(results, machine, run_dir, command, previous))
         print("\nbench/RESULTS.md updated.")
     return 0
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, settings: type[BaseSettings]) -> None:
+    """One `--field-name VALUE` option per field of a benchmark's settings (None: the
+    settings' own default or environment applies)."""
+    for name, info in settings.model_fields.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            metavar="VALUE",
+            help=f"default {info.default!r}",
+        )

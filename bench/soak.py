@@ -46,7 +46,7 @@ from confluent_kafka import Consumer
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bench.cli import leave_on_sigterm
+from bench.cli import add_settings_arguments, leave_on_sigterm
 from bench.footprint import service_pids
 from bench.machine import describe_machine
 from bench.plots import line_plot
@@ -846,14 +846,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-results-md", action="store_true", help="do not rewrite bench/RESULTS.md"
     )
-    for name, info in SoakSettings.model_fields.items():
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=None,
-            metavar="VALUE",
-            help=f"default {info.default!r}",
-        )
+    add_settings_arguments(parser, SoakSettings)
     return parser
 
 
