@@ -35,7 +35,8 @@ class SubmitError(RuntimeError):
 def render_submission(job: SqlJob, settings: JobSettings, restore_from: str | None) -> str:
     """The script the SQL client runs: the job's own, after its name and restore path."""
     script = job.render(settings)
-    for declared in PIPELINE_NAME.findall(script):
+    declared_names = PIPELINE_NAME.findall(script)
+    for declared in declared_names:
         if declared.replace("''", "'") != job.name:
             raise SubmitError(
                 f"job {job.name!r} sets 'pipeline.name' to {declared!r}: the submitter "
@@ -44,8 +45,9 @@ def render_submission(job: SqlJob, settings: JobSettings, restore_from: str | No
     header = [
         f"-- {job.name}: {job.description}",
         "-- Written by the submitter (deploy/flink); run after the catalog's init file.",
-        f"SET 'pipeline.name' = {literal(job.name)};",
     ]
+    if not declared_names:  # the job's own configuration block usually sets it already
+        header.append(f"SET 'pipeline.name' = {literal(job.name)};")
     if restore_from:
         header.append(f"SET '{RESTORE_PATH_KEY}' = {literal(restore_from)};")
     return "\n".join(header) + "\n\n" + script.strip() + "\n"

@@ -73,7 +73,9 @@ def test_the_jobs_own_pipeline_name_must_be_the_jobs_name():
     agreeing = sql_job(
         script="SET 'pipeline.name' = 'payments-validation';\nINSERT INTO t SELECT 1;"
     )
-    assert "INSERT INTO t" in render_submission(agreeing, JobSettings(), None)
+    rendered = render_submission(agreeing, JobSettings(), None)
+    assert "INSERT INTO t" in rendered
+    assert rendered.count("'pipeline.name'") == 1  # the job's own, not the header's again
     other = sql_job(script="SET 'pipeline.name' = 'something-else';\nINSERT INTO t SELECT 1;")
     with pytest.raises(SubmitError, match="something-else"):
         render_submission(other, JobSettings(), None)
