@@ -27,8 +27,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -204,17 +205,37 @@ def epoch_seconds(rfc3339: str) -> float:
 def parse_hit(line: str) -> Hit | None:
     """The result as a Hit; None for a hit vegeta made without a target (it reports "no
     targets to attack" when its reader had none ready): no request was sent."""
+    parsed = _parse_result(line)
+    return parsed[0] if parsed else None
+
+
+def _parse_result(line: str) -> tuple[Hit, float | None] | None:
+    """The hit, and the server's `Date` header (epoch seconds) when it answered."""
     result: dict[str, Any] = json.loads(line)
     _, marker, query = (result.get("url") or "").rpartition("?n=")
     if not marker:
         return None
-    return Hit(
+    hit = Hit(
         n=int(query),
         code=int(result["code"]),
         sent=epoch_seconds(result["timestamp"]),
         latency=int(result["latency"]) / 1e9,
         error=str(result.get("error") or ""),
     )
+    dates = (result.get("headers") or {}).get("Date") or []
+    try:
+        served = parsedate_to_datetime(dates[0]).timestamp() if dates else None
+    except (TypeError, ValueError):
+        served = None
+    return hit, served
+
+
+# vegeta stamps a hit with its start time plus Go's monotonic clock since then, so a step of
+# the wall clock during a run (NTP, a VM resumed) shifts every later stamp from the
+# platform's wall-clock ones (measured once: 27 s). A server's `Date` header is the wall
+# clock, to the second, when it answered: the largest `Date - answered` over the hits is
+# the shift to within a fraction of a second. Below a second, nothing is shifted.
+CLOCK_STEP_SECONDS = 1.0
 
 
 class HitReader:
@@ -225,6 +246,7 @@ class HitReader:
         self._offset = 0
         self._partial = ""
         self.untargeted = 0  # results of hits that had no target (nothing was sent)
+        self.clock_shift: float | None = None  # wall clock - vegeta's clock, a lower bound
 
     def new_hits(self) -> list[Hit]:
         if not self.path.exists():
@@ -235,9 +257,19 @@ class HitReader:
             self._offset = results.tell()
         lines = (self._partial + chunk).split("\n")
         self._partial = lines.pop()
-        hits = [parse_hit(line) for line in lines if line.strip()]
-        self.untargeted += sum(hit is None for hit in hits)
-        return [hit for hit in hits if hit is not None]
+        parsed = [_parse_result(line) for line in lines if line.strip()]
+        self.untargeted += sum(result is None for result in parsed)
+        results = [result for result in parsed if result is not None]
+        for hit, served in results:
+            if served is not None:
+                shift = served - hit.answered
+                self.clock_shift = (
+                    shift if self.clock_shift is None else max(shift, self.clock_shift)
+                )
+        shift = self.clock_shift or 0.0
+        if abs(shift) < CLOCK_STEP_SECONDS:
+            return [hit for hit, _ in results]
+        return [replace(hit, sent=hit.sent + shift) for hit, _ in results]
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ EVENT_TYPES: tuple[str, ...] = tuple(DEFAULT_RATES)
 COMMON_TEMPLATE = "_common.tpl"
 # JR waits up to 15 s for Kafka to acknowledge what it produced before it exits.
 JR_FLUSH_SECONDS = 15.0
+# How long JR's producer retries a message before it gives up on it.
+MESSAGE_TIMEOUT_MS = 180_000
+# How long the final count waits for a broker that is restarting.
+FINAL_COUNT_SETTLE_SECONDS = 90.0
 # JR 0.4.0 starts a goroutine per message it produces to Kafka that never ends (its
 # kafka producer's Produce runs `go listenToEventsFrom(...)`): measured, ~4 KiB each.
 JR_BYTES_PER_MESSAGE = 4096
@@ -136,7 +140,9 @@ def kafka_properties(bootstrap_servers: str) -> str:
             "acks=all",
             "enable.idempotence=true",
             "linger.ms=20",
-            "message.timeout.ms=30000",
+            # Long enough to ride out a broker restart (the chaos soak kills it): a
+            # message is retried, idempotently, until the broker is back.
+            f"message.timeout.ms={MESSAGE_TIMEOUT_MS}",
             "",
         ]
     )
@@ -206,12 +212,15 @@ def watermark_consumer(bootstrap_servers: str) -> Consumer:
     )
 
 
-# Errors a broker answers while a partition's leadership is still settling (just after
-# the topic was created, or the broker restarted); the fetch is retried for a while.
+# Errors while a partition's leadership is still settling (just after the topic was
+# created, or the broker restarted) or while the broker is down; retried for a while.
 _SETTLING = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._TIMED_OUT,
 }
 
 
@@ -240,10 +249,15 @@ def partition_high_watermarks(
             time.sleep(0.5)
 
 
-def high_watermarks(consumer: Consumer, topics: Sequence[str]) -> dict[str, int]:
+def high_watermarks(
+    consumer: Consumer, topics: Sequence[str], settle_seconds: float = 15.0
+) -> dict[str, int]:
     """Per topic, the sum over its partitions of the next offset to be written: what was
     ever produced to it."""
-    return {topic: sum(partition_high_watermarks(consumer, topic).values()) for topic in topics}
+    return {
+        topic: sum(partition_high_watermarks(consumer, topic, settle_seconds).values())
+        for topic in topics
+    }
 
 
 def check_ready(settings: LoadSettings, kafka: KafkaSettings, topics: Sequence[str]) -> None:
@@ -392,8 +406,8 @@ def run_load(
         started = time.monotonic()
         running = start_generators(loads, settings, kafka_config, duration_seconds, seed)
 
-        def landed() -> dict[str, int]:
-            now = high_watermarks(consumer, topics)
+        def landed(settle_seconds: float = 0.0) -> dict[str, int]:
+            now = high_watermarks(consumer, topics, settle_seconds)
             return {topic: now[topic] - baseline[topic] for topic in topics}
 
         try:
@@ -404,9 +418,10 @@ def run_load(
                 report("load: interrupted; stopping JR (it flushes what it produced)")
             stop_generators(running, JR_FLUSH_SECONDS + 5)
             if interrupted:
-                report(progress_line(time.monotonic() - started, duration_seconds, landed(), True))
+                final = landed(FINAL_COUNT_SETTLE_SECONDS)
+                report(progress_line(time.monotonic() - started, duration_seconds, final, True))
             raise
-        final = landed()
+        final = landed(FINAL_COUNT_SETTLE_SECONDS)
         report(progress_line(time.monotonic() - started, duration_seconds, final, done=True))
         _check_outcome(running, final)
         return final
@@ -435,9 +450,19 @@ def _watch(
             stop_generators(running, JR_FLUSH_SECONDS + 5)
             raise LoadError(f"JR did not finish {deadline - started:.0f}s after it started")
         if now >= next_report:
-            report(progress_line(now - started, duration_seconds, landed()))
+            report(_progress(now - started, duration_seconds, landed))
             next_report += settings.progress_interval_seconds
         time.sleep(min(0.2, max(0.0, next_report - time.monotonic())))
+
+
+def _progress(elapsed: float, duration_seconds: float, landed: Callable[[], dict[str, int]]) -> str:
+    """The progress line; while the broker is down (JR's producer retries what it made until
+    the broker is back), a line that says so instead of ending the load."""
+    try:
+        return progress_line(elapsed, duration_seconds, landed())
+    except LoadError as exc:
+        clock = f"load: {elapsed:4.0f}s/{duration_seconds:.0f}s"
+        return f"{clock}  Kafka not answering ({exc}); JR retries"
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -379,3 +379,35 @@ def test_the_soak_section_is_rendered_beside_the_other_benchmarks(tmp_path):
     section = figures.split("### soak", 1)[1]
     assert "| figure | value | target | ratio | note |" in section
     assert "payments -> one payment_enrichments row each" in section
+
+
+def _answered_line(n: int, sent: str, latency_ns: int, server_date: str) -> str:
+    result = json.loads(result_line(n, 202, sent, latency_ns))
+    return json.dumps(result | {"headers": {"Date": [server_date]}})
+
+
+def test_hits_are_moved_to_the_wall_clock_when_vegeta_s_clock_lags_it(tmp_path):
+    path = tmp_path / "results.jsonl"
+    # Answered at 16:00:00.25 and 16:00:01.95 by vegeta's clock, 27 s later by the server's.
+    path.write_text(
+        _answered_line(0, "2026-12-02T16:00:00.2Z", 50_000_000, "Wed, 02 Dec 2026 16:00:27 GMT")
+        + "\n"
+        + _answered_line(1, "2026-12-02T16:00:01.9Z", 50_000_000, "Wed, 02 Dec 2026 16:00:28 GMT")
+        + "\n"
+    )
+    reader = HitReader(path)
+    hits = reader.new_hits()
+    # The first bounds the shift tighter (26.75 s, against 26.05 s for the second).
+    assert reader.clock_shift == pytest.approx(26.75)
+    assert [h.sent for h in hits] == pytest.approx(
+        [epoch_seconds("2026-12-02T16:00:26.95Z"), epoch_seconds("2026-12-02T16:00:28.65Z")]
+    )
+
+
+def test_hits_keep_vegeta_s_stamps_when_the_clocks_agree(tmp_path):
+    path = tmp_path / "results.jsonl"
+    line = _answered_line(0, "2026-12-02T16:00:00.2Z", 50_000_000, "Wed, 02 Dec 2026 16:00:00 GMT")
+    path.write_text(line + "\n")
+    reader = HitReader(path)
+    assert reader.new_hits()[0].sent == pytest.approx(epoch_seconds("2026-12-02T16:00:00.2Z"))
+    assert reader.clock_shift == pytest.approx(-0.25)

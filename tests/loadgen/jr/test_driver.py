@@ -7,6 +7,7 @@ import json
 import math
 import socket
 import stat
+from types import SimpleNamespace
 
 import pytest
 
@@ -205,3 +206,41 @@ def test_cli_exits_non_zero_with_the_reason(fake_jr, monkeypatch, capsys):
     monkeypatch.setenv("PAYSTREAM_LOAD_JR_BIN", str(fake_jr))
     assert driver.main(["--duration", "5s", "--types", "charges"]) == 1
     assert "make up" in capsys.readouterr().err
+
+
+class _RestartingBroker:
+    """A consumer whose broker answers `failures` metadata requests with a transport error
+    (it is restarting), then has one partition with 5 messages."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def list_topics(self, topic, timeout):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise driver.KafkaException(driver.KafkaError(driver.KafkaError._TRANSPORT))
+        partitions = {0: object()}
+        return SimpleNamespace(topics={topic: SimpleNamespace(error=None, partitions=partitions)})
+
+    def get_watermark_offsets(self, partition, timeout, cached):
+        return (0, 5)
+
+
+def test_the_count_waits_for_a_restarting_broker(monkeypatch):
+    monkeypatch.setattr(driver.time, "sleep", lambda seconds: None)
+    broker = _RestartingBroker(failures=3)
+    assert driver.partition_high_watermarks(broker, "payment_charges", 30.0) == {0: 5}
+    assert broker.calls == 4
+
+
+def test_a_progress_line_while_the_broker_is_down_says_so_and_does_not_end_the_load():
+    broker = _RestartingBroker(failures=1)
+
+    def landed():
+        return driver.high_watermarks(broker, ["payment_charges"], 0.0)
+
+    line = driver._progress(12.0, 60.0, landed)
+    assert line.startswith("load:   12s/60s")
+    assert "Kafka not answering" in line and "Broker transport failure" in line
+    assert "payment_charges 5" in driver._progress(14.0, 60.0, landed)
