@@ -43,6 +43,7 @@ import itertools
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -684,9 +685,15 @@ def chaos_load(
             client.wait(60)
         soak.hits += reader.new_hits()
         soak.untargeted = reader.untargeted
-    finally:
-        if jr.poll() is None:
-            jr.terminate()
+    except BaseException:
+        jr.terminate()  # loadgen.jr stops its JR processes on SIGTERM
+        jr.wait(120)
+        raise
+    # JR started a moment before vegeta: it finishes its own duration and flushes.
+    try:
+        jr.wait(120)
+    except subprocess.TimeoutExpired:
+        jr.terminate()
         jr.wait(120)
     observed.jr_returncode = jr.returncode
     soak.load_ended = time.time()
