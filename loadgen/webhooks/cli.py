@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import ValidationError
 
+from deploy.local.settings import StackSettings
 from gateway.settings import LOCAL_SECRETS_FILE
 from loadgen.durations import duration_argument
 from loadgen.webhooks.events import Mix, generate_events
@@ -41,12 +42,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
     parser.add_argument("--duration", type=duration_argument, default=30.0, help="e.g. 30s, 5m")
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="the gateway (default: the local platform's, port PAYSTREAM_GATEWAY_PORT)",
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight, max")
     parser.add_argument("--seed", type=int, default=None, help="same seed, same events")
     parser.add_argument("--bad-share", type=share, default=0.05)
     parser.add_argument("--redelivery-share", type=share, default=0.05)
     args = parser.parse_args(argv)
+    if args.url is None:
+        args.url = f"http://127.0.0.1:{StackSettings().gateway_port}"
     if args.rate <= 0 or args.concurrency < 1:
         parser.error("--rate must be positive and --concurrency at least 1")
     if args.bad_share + args.redelivery_share > 1:

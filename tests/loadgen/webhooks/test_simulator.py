@@ -146,3 +146,9 @@ def test_an_unreachable_gateway_is_a_clear_error(capsys):
         port = probe.getsockname()[1]
     assert main(["--url", f"http://127.0.0.1:{port}", "--duration", "1s"]) == 2
     assert "make gateway" in capsys.readouterr().err
+
+
+def test_the_default_gateway_is_the_platform_s_port(monkeypatch):
+    monkeypatch.setenv("PAYSTREAM_GATEWAY_PORT", "8123")
+    assert parse_args([]).url == "http://127.0.0.1:8123"
+    assert parse_args(["--url", "http://127.0.0.1:9"]).url == "http://127.0.0.1:9"
