@@ -10,10 +10,14 @@ SERVICE     ?=
 RATE        ?= 1
 DURATION    ?= 60s
 TYPES       ?= charges,refunds,disputes,subscriptions
+TOOLBOX     := $(PY) -m deploy.local.toolbox
+TOPIC       ?=
+N           ?= 10
+DBT_DOCS_PORT ?= 8085
 # Exit 0 when something listens on 127.0.0.1:<port> (a second copy of a service would clash).
 PORT_TAKEN  = $(PY) -c 'import socket, sys; sys.exit(socket.socket().connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)'
 
-.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint
+.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint topics-list topics-describe consume produce lag savepoints restart psql dbt-docs freshness
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -92,6 +96,37 @@ inference: $(SETUP_STAMP) ## Run the inference service alone on 127.0.0.1:8001 (
 
 train-model: $(SETUP_STAMP) ## Train the fraud/churn model into .run/models/ (deterministic; SEED=, ROWS=); restart inference to use it
 	@$(PY) -m inference.train $(if $(SEED),--seed $(SEED)) $(if $(ROWS),--rows $(ROWS))
+
+# -- the operator's toolbox (deploy/local/toolbox.py) ------------------------------------------
+topics-list: $(SETUP_STAMP) ## Kafka: the broker and every topic with its partitions (kcat; needs `make up`)
+	@$(TOOLBOX) topics-list
+
+topics-describe: $(SETUP_STAMP) ## Kafka: one contract topic's partitions, replicas and configs: TOPIC= (needs `make up`)
+	@$(TOOLBOX) topics-describe --topic "$(TOPIC)"
+
+consume: $(SETUP_STAMP) ## Print the first N=10 messages of a contract topic with key, partition, offset: TOPIC= N= (needs `make up`)
+	@$(TOOLBOX) consume --topic "$(TOPIC)" -n $(N)
+
+produce: $(SETUP_STAMP) ## Produce stdin, one message a line, into a contract topic: TOPIC= (needs `make up`)
+	@$(TOOLBOX) produce --topic "$(TOPIC)"
+
+lag: $(SETUP_STAMP) ## Kafka lag of every consumer group per partition, the Flink jobs' groups named (needs `make up`)
+	@$(TOOLBOX) lag
+
+savepoints: $(SETUP_STAMP) ## Each Flink job's savepoints and retained checkpoints on disk, newest first (`make submit` resumes from the first)
+	@$(TOOLBOX) savepoints
+
+restart: $(SETUP_STAMP) ## Restart one supervised service: SERVICE=kafka|flink-jobmanager|gateway|... (needs `make up`)
+	@$(TOOLBOX) restart --service "$(SERVICE)"
+
+psql: $(SETUP_STAMP) ## psql on the Iceberg catalog database as its owner role (ARGS="-c 'select 1'"; needs `make up`)
+	@$(TOOLBOX) psql $(ARGS)
+
+dbt-docs: $(SETUP_STAMP) ## Generate the dbt docs and serve them on http://127.0.0.1:8085 (DBT_DOCS_PORT=; needs `make up`)
+	@$(TOOLBOX) dbt-docs --port $(DBT_DOCS_PORT)
+
+freshness: $(SETUP_STAMP) ## dbt source freshness of the lakehouse's sources on Trino (needs `make up`)
+	@$(TOOLBOX) freshness
 
 bench: $(SETUP_STAMP) ## Benchmarks (~1 h at full size; QUICK=1 for minutes, ONLY=gateway,flink,...): .run/bench/, bench/RESULTS.md (needs `make up`)
 	@$(PY) -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)

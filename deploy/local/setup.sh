@@ -39,6 +39,8 @@ system_packages() {
   command -v curl >/dev/null || pkgs+=(curl)
   if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])'; then pkgs+=(openjdk-17-jdk-headless); fi
   command -v unzip >/dev/null || pkgs+=(unzip)
+  # kcat: the toolbox's Kafka console (make topics-list, consume, produce).
+  command -v kcat >/dev/null || pkgs+=(kcat)
   [[ ${#pkgs[@]} -eq 0 ]] || apt_install "${pkgs[@]}"
 }
 
