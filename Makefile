@@ -17,7 +17,7 @@ DBT_DOCS_PORT ?= 8085
 # Exit 0 when something listens on 127.0.0.1:<port> (a second copy of a service would clash).
 PORT_TAKEN  = $(PY) -c 'import socket, sys; sys.exit(socket.socket().connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)'
 
-.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint topics-list topics-describe consume produce lag savepoints restart psql dbt-docs freshness
+.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint topics-list topics-describe consume produce lag savepoints restart psql dbt-docs freshness k8s-generate k8s-validate
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -127,6 +127,13 @@ dbt-docs: $(SETUP_STAMP) ## Generate the dbt docs and serve them on http://127.0
 
 freshness: $(SETUP_STAMP) ## dbt source freshness of the lakehouse's sources on Trino (needs `make up`)
 	@$(TOOLBOX) freshness
+
+# -- Kubernetes (deploy/k8s/) ------------------------------------------------------------------
+k8s-generate: $(SETUP_STAMP) ## Regenerate deploy/k8s/base/generated/ (Kafka topics, Flink jobs, services) from the contract and job definitions
+	@$(PY) -m deploy.k8s.generate
+
+k8s-validate: $(SETUP_STAMP) ## Render the Kubernetes overlays (dev, prod) and validate every object offline against the pinned schemas and operator CRDs
+	@$(PY) -m deploy.k8s.validate
 
 bench: $(SETUP_STAMP) ## Benchmarks (~1 h at full size; QUICK=1 for minutes, ONLY=gateway,flink,...): .run/bench/, bench/RESULTS.md (needs `make up`)
 	@$(PY) -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)

@@ -107,6 +107,8 @@ main() {
   [[ -x "$ROOT/deploy/local/build_jr.sh" ]] && "$ROOT/deploy/local/build_jr.sh"
   # vegeta: the soak's load client (`make soak`).
   [[ -x "$ROOT/deploy/local/build_vegeta.sh" ]] && "$ROOT/deploy/local/build_vegeta.sh"
+  # kustomize, Kubernetes JSON schemas, Strimzi/Flink operator CRDs (tests/deploy/k8s, `make k8s-validate`).
+  (cd "$ROOT" && "$ROOT/.venv/bin/python" -m deploy.k8s.tools)
   [[ $DID_SOMETHING -eq 0 ]] || step "done (cache: $CACHE)"
 }
 
