@@ -22,10 +22,13 @@ PORT_TAKEN  = $(PY) -c 'import socket, sys; sys.exit(socket.socket().connect_ex(
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(SETUP_STAMP): pyproject.toml constraints/app.txt constraints/flink.txt deploy/local/jvm/pom.xml
+# The jobs' SQL functions (flink_jobs/udf) are built by setup too.
+UDF_SOURCES := flink_jobs/udf/pom.xml $(shell find flink_jobs/udf/src -type f 2>/dev/null)
+
+$(SETUP_STAMP): pyproject.toml constraints/app.txt constraints/flink.txt deploy/local/jvm/pom.xml $(UDF_SOURCES)
 	@deploy/local/setup.sh
 
-setup: ## Install everything (venvs, JVM artifacts, PostgreSQL, Trino, Temporal CLI, JR, vegeta); idempotent
+setup: ## Install everything (venvs, JVM artifacts, the jobs' SQL functions, PostgreSQL, Trino, Temporal CLI, JR, vegeta); idempotent
 	@deploy/local/setup.sh
 
 up: $(SETUP_STAMP) ## Start the platform (runs setup first if needed) and wait until every service is ready

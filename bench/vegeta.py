@@ -259,8 +259,8 @@ class HitReader:
         self._partial = lines.pop()
         parsed = [_parse_result(line) for line in lines if line.strip()]
         self.untargeted += sum(result is None for result in parsed)
-        results = [result for result in parsed if result is not None]
-        for hit, served in results:
+        answered = [result for result in parsed if result is not None]
+        for hit, served in answered:
             if served is not None:
                 shift = served - hit.answered
                 self.clock_shift = (
@@ -268,8 +268,8 @@ class HitReader:
                 )
         shift = self.clock_shift or 0.0
         if abs(shift) < CLOCK_STEP_SECONDS:
-            return [hit for hit, _ in results]
-        return [replace(hit, sent=hit.sent + shift) for hit, _ in results]
+            return [hit for hit, _ in answered]
+        return [replace(hit, sent=hit.sent + shift) for hit, _ in answered]
 
 
 @dataclass(frozen=True)

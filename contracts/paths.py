@@ -13,6 +13,9 @@ SECRETS_DIR = RUN_DIR / "secrets"
 SQL_DIR = REPO_ROOT / "sql"
 JR_TEMPLATES_DIR = REPO_ROOT / "jr_templates"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+# The Maven module of the Flink jobs' own SQL functions (deploy/local/setup.sh builds it).
+UDF_PROJECT_DIR = REPO_ROOT / "flink_jobs" / "udf"
+UDF_JAR_NAME = "paystream-flink-udf-1.jar"
 
 
 def cache_dir() -> Path:
@@ -23,3 +26,8 @@ def cache_dir() -> Path:
     if cache:
         return Path(cache)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "paystream"
+
+
+def udf_jar() -> Path:
+    """The jobs' SQL functions (flink_jobs/udf), as `make setup` builds them into the cache."""
+    return cache_dir() / "jvm" / "udf" / UDF_JAR_NAME

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from contracts.paths import udf_jar
 from contracts.tables import AMOUNT, BIGINT, DOUBLE, INT, STRING, STRINGS, TIMESTAMPTZ, Columns
 
 FLINK_TYPES = {
@@ -34,6 +35,11 @@ QUARANTINE_EXPRESSIONS = {
     "quarantine_timestamp": "CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(6))",
     "kafka_timestamp": "CAST(kafka_timestamp AS TIMESTAMP_LTZ(6))",
 }
+
+
+# The jobs' own function (flink_jobs/udf): a message parsed once, each path's member text.
+JSON_MEMBERS = "JSON_MEMBERS"
+JSON_MEMBERS_CLASS = "io.paystream.flink.udf.JsonMembers"
 
 
 def literal(text: str) -> str:
@@ -122,3 +128,33 @@ def job_configuration(
         "table.local-time-zone": "UTC",
     } | extra
     return "\n".join(set_statement(key, value) for key, value in configuration.items())
+
+
+def function_statements(jar: str | None = None) -> list[str]:
+    """The statements that make the jobs' own functions callable, without their `;`.
+
+    `ADD JAR` rather than Flink's lib/: the SQL client ships the jar with the job graph
+    (`pipeline.jars`), so each job runs the functions it was submitted with, and a
+    JobManager recovering the job under HA gets the jar from the HA blob store with the
+    graph, whatever the cluster's lib/ holds.
+    """
+    return [
+        f"ADD JAR {literal(jar or str(udf_jar()))}",
+        f"CREATE TEMPORARY FUNCTION {JSON_MEMBERS} AS {literal(JSON_MEMBERS_CLASS)} LANGUAGE JAVA",
+    ]
+
+
+def functions_block(jar: str | None = None) -> str:
+    """`function_statements`, as a script's block."""
+    return "".join(f"{statement};\n" for statement in function_statements(jar))
+
+
+def json_members(paths: Sequence[str], payload: str = "payload") -> str:
+    """`JSON_MEMBERS(payload, path...)`: the message parsed once (flink_jobs/udf JsonMembers).
+
+    A ROW: `is_object` (one JSON object and nothing after it), `members[i]` (exactly
+    `COALESCE(JSON_VALUE(payload, path_i), JSON_QUERY(payload, path_i))`, 1-based) and
+    `scalars[i]` (TRUE when that is JSON_VALUE's, FALSE when JSON_QUERY's). The function is
+    non-deterministic, so the planner keeps one call per row however often its fields are read.
+    """
+    return f"{JSON_MEMBERS}({', '.join([payload, *(literal(p) for p in paths)])})"

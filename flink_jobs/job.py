@@ -12,6 +12,7 @@ from typing import TypeAlias
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.paths import udf_jar
 from streaming.settings import KafkaSettings
 
 DEFAULT_CHECKPOINT_INTERVAL = "5s"
@@ -27,6 +28,9 @@ class JobSettings(BaseSettings):
     # Iceberg commits on checkpoints, so this interval is also the data's freshness.
     checkpoint_interval: str = DEFAULT_CHECKPOINT_INTERVAL
     parallelism: int = Field(default=1, ge=1)
+    # The jar of the jobs' own SQL functions (flink_jobs/udf) as the cluster sees it: the
+    # one `make setup` builds, or e.g. a path inside a Kubernetes image.
+    udf_jar: str = Field(default_factory=lambda: str(udf_jar()))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.paths import SQL_DIR
 from contracts.tables import UNIFIED_QUARANTINE_TABLE, UNIFIED_TABLE
-from flink_jobs.ddl import job_configuration
+from flink_jobs.ddl import functions_block, job_configuration
 from flink_jobs.job import JobSettings, SqlJob, prepare_contract_tables
 from flink_jobs.script import build as build_script
 from flink_jobs.sql_template import render_sql_file
@@ -56,6 +56,7 @@ def normalization_settings(settings: JobSettings, **overrides: Any) -> Normaliza
         "job_name": JOB_NAME,
         "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
         "checkpoint_interval": settings.checkpoint_interval,
+        "udf_jar": settings.udf_jar,
         "parallelism": settings.parallelism,
     } | overrides
     return NormalizationSettings(**values)
@@ -74,6 +75,7 @@ def render_normalization_job(settings: NormalizationSettings) -> str:
                 settings.parallelism,
                 **{"table.exec.state.ttl": f"{ttl_ms} ms"},
             ),
+            "functions": functions_block(settings.udf_jar),
             "raw_sources": "\n".join(kafka_source(p, settings) for p in PROVIDERS),
             "normalized_sink": kafka_sink(settings),
             "mapping_views": "\n".join(render_views(PROVIDERS)),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from contracts.events import EVENT_TYPES, EventType
 from contracts.paths import SQL_DIR
 from contracts.tables import CATALOG
-from flink_jobs.ddl import job_configuration, kafka_raw_source
+from flink_jobs.ddl import functions_block, job_configuration, kafka_raw_source
 from flink_jobs.job import JobSettings, SqlJob, prepare_contract_tables
 from flink_jobs.sql_template import render_sql_file
 from lakehouse.settings import LakehouseSettings
@@ -50,6 +50,7 @@ def render_validation_job(
             "configuration": job_configuration(
                 job_name, settings.checkpoint_interval, settings.parallelism
             ),
+            "functions": functions_block(settings.udf_jar),
             "raw_sources": "\n".join(
                 kafka_source(t, topics[t.name], settings.kafka_bootstrap_servers, group_id)
                 for t in EVENT_TYPES

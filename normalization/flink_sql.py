@@ -1,7 +1,8 @@
 """The provider mappings of `normalization.providers`, rendered as Flink SQL.
 
-Per provider, three views over its raw Kafka table: `<p>_envelope` (is the message a JSON
-object; the envelope's id, type, merchant and times as cleaned text), `<p>_mapped` (each
+Per provider, four views over its raw Kafka table: `<p>_json` (the message parsed once by
+JSON_MEMBERS: is it one JSON object, and the text at every path the mapping reads),
+`<p>_envelope` (the envelope's id, type, merchant and times as cleaned text), `<p>_mapped` (each
 unified column by the event type's mapping) and `<p>_unified` (the unified event type).
 The providers' views meet in `normalized_events`; then one chain for all of them:
 `normalized_parsed` (currency minor units, amount, timestamp pieces), `normalized_typed`
@@ -33,6 +34,7 @@ from contracts.tables import (
 from flink_jobs.ddl import (
     FLINK_TYPES,
     HEADERS_COLUMN,
+    json_members,
     kafka_raw_source,
     literal,
     quarantine_projection,
@@ -53,13 +55,13 @@ from normalization.settings import NormalizationSettings
 from validation.flink_sql import (
     fence,
     in_list,
+    member,
     minor_units_case,
     raw_payload_column,
     timestamp_expression,
     trimmed,
     view,
 )
-from validation.flink_sql import is_object_expression as strict_object_expression
 from validation.rules import (
     EPOCH_PATTERN,
     MAX_AMOUNT,
@@ -111,56 +113,86 @@ def clean_text(expression: str) -> str:
     )
 
 
-def expression(e: Expr) -> str:
+def expression_paths(e: Expr) -> list[str]:
+    if isinstance(e, Path):
+        return [e.path]
+    if isinstance(e, FirstOf):
+        return [path for o in e.options for path in expression_paths(o)]
+    return []
+
+
+def provider_paths(p: ProviderMapping) -> tuple[str, ...]:
+    """Every JSON path the provider's views read, once each, in the order they are read."""
+    expressions = [p.event_id, p.event_type, p.merchant_id, p.created_at]
+    expressions += [e.columns[c] for c in MAPPED_COLUMNS for e in p.events if c in e.columns]
+    paths = [path for e in expressions for path in expression_paths(e)]
+    fragments = [*p.metadata.values(), *(f for e in p.events for f in e.metadata.values())]
+    paths += [f.path for f in fragments]
+    return tuple(dict.fromkeys(paths))
+
+
+def expression(e: Expr, paths: tuple[str, ...]) -> str:
+    """`e` over `<p>_json`, whose JSON_MEMBERS call reads `paths`."""
     if isinstance(e, Path):
         # A container is present, not missing: its JSON text, as validation.rules says.
-        path = literal(e.path)
-        return clean_text(f"COALESCE(JSON_VALUE(payload, {path}), JSON_QUERY(payload, {path}))")
+        return clean_text(member(paths.index(e.path)))
     if isinstance(e, Const):
         return literal(e.value)
     if isinstance(e, FirstOf):
-        return "COALESCE(" + ", ".join(expression(o) for o in e.options) + ")"
+        return "COALESCE(" + ", ".join(expression(o, paths) for o in e.options) + ")"
     raise TypeError(f"not a mapping expression: {e!r}")
 
 
-def json_member(key: str, fragment: JsonFragment) -> str:
-    """`,"key":<value>` for the metadata JSON, or '' when the message has no such value."""
+def json_member(key: str, fragment: JsonFragment, paths: tuple[str, ...]) -> str:
+    """`,"key":<value>` for the metadata JSON, or '' when the message has no such value.
+
+    A structured fragment is JSON_QUERY's text (`scalars` FALSE), any other JSON_VALUE's
+    (`scalars` TRUE), both from the one parse.
+    """
+    index = paths.index(fragment.path)
+    text = member(index)
+    scalar = f"json.scalars[{index + 1}]"
     value = (
-        f"JSON_QUERY(payload, {literal(fragment.path)})"
+        f"CASE WHEN NOT {scalar} THEN {text} END"
         if fragment.structured
-        else f"JSON_STRING(JSON_VALUE(payload, {literal(fragment.path)}))"
+        else f"JSON_STRING(CASE WHEN {scalar} THEN {text} END)"
     )
     prefix = literal("," + json.dumps(key) + ":")
     return f"COALESCE({prefix} || {value}, '')"
 
 
-def metadata_json(members: Mapping[str, JsonFragment]) -> str:
+def metadata_json(members: Mapping[str, JsonFragment], paths: tuple[str, ...]) -> str:
     """A JSON object of the members the message has, in the mapping's order."""
     if not members:
         return "'{}'"
-    parts = ", ".join(json_member(k, f) for k, f in members.items())
+    parts = ", ".join(json_member(k, f, paths) for k, f in members.items())
     # Each member starts with a comma; the first one's is dropped.
     return f"'{{' || SUBSTRING(CONCAT({parts}, '') FROM 2) || '}}'"
 
 
-def is_object_expression() -> str:
-    """One JSON object and nothing after it, as the validation job checks (§4)."""
-    return strict_object_expression("payload")
+def json_view(p: ProviderMapping) -> str:
+    """Each message parsed once (`JSON_MEMBERS`): whether it is one JSON object and nothing
+    after it (§4, as the validation job checks), and the text at every path the views read.
+    `payload` stays the raw text, for quarantine."""
+    select = ["*", f"{json_members(provider_paths(p))} AS json"]
+    return view(f"{p.name}_json", select, raw_table(p))
 
 
 def envelope_view(p: ProviderMapping) -> str:
+    paths = provider_paths(p)
     header = clean_text("DECODE(headers['received_at'], 'UTF-8')")
     select = [
         *RAW_COLUMNS,
         "proctime",
-        f"{is_object_expression()} AS is_object",
-        f"{fence(expression(p.event_id))} AS provider_event_id",
-        f"{fence(expression(p.event_type))} AS provider_event_type",
-        f"{fence(expression(p.merchant_id))} AS merchant_id",
-        f"{fence(expression(p.created_at))} AS created_at_text",
+        "json",
+        "json.is_object AS is_object",
+        f"{fence(expression(p.event_id, paths))} AS provider_event_id",
+        f"{fence(expression(p.event_type, paths))} AS provider_event_type",
+        f"{fence(expression(p.merchant_id, paths))} AS merchant_id",
+        f"{fence(expression(p.created_at, paths))} AS created_at_text",
         f"{fence(header)} AS received_at_text",
     ]
-    return view(f"{p.name}_envelope", select, raw_table(p))
+    return view(f"{p.name}_envelope", select, f"{p.name}_json")
 
 
 def types_of(events: Iterable[EventMapping]) -> str:
@@ -190,10 +222,11 @@ def flag(p: ProviderMapping, events: list[EventMapping]) -> str:
 
 
 def mapped_view(p: ProviderMapping) -> str:
+    paths = provider_paths(p)
     select = ["*", f"{flag(p, list(p.events))} AS supported"]
     for column in MAPPED_COLUMNS:
         values = {
-            i: cased(column, expression(e.columns[column]))
+            i: cased(column, expression(e.columns[column], paths))
             for i, e in enumerate(p.events)
             if column in e.columns
         }
@@ -203,8 +236,10 @@ def mapped_view(p: ProviderMapping) -> str:
     for column in ("amount_minor", "currency"):
         required = [e for e in p.events if column in e.required]
         select.append(f"{flag(p, required)} AS {column.split('_')[0]}_required")
-    metadata = {i: metadata_json({**p.metadata, **e.metadata}) for i, e in enumerate(p.events)}
-    unmapped = metadata_json(p.metadata)
+    metadata = {
+        i: metadata_json({**p.metadata, **e.metadata}, paths) for i, e in enumerate(p.events)
+    }
+    unmapped = metadata_json(p.metadata, paths)
     select.append(f"{fence(f'COALESCE({by_event_type(p, metadata)}, {unmapped})')} AS metadata")
     return view(f"{p.name}_mapped", select, f"{p.name}_envelope")
 
@@ -397,7 +432,7 @@ def render_views(providers: Iterable[ProviderMapping]) -> list[str]:
     providers = list(providers)
     statements = []
     for p in providers:
-        statements += [envelope_view(p), mapped_view(p), unified_view(p)]
+        statements += [json_view(p), envelope_view(p), mapped_view(p), unified_view(p)]
     statements += [events_view(providers), parsed_view(), typed_view(), checked_view()]
     statements += [deliveries_view(), first_deliveries_view(), redeliveries_view()]
     return statements

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.paths import udf_jar
 from contracts.topics import NORMALIZED
 from flink_jobs.job import DEFAULT_CHECKPOINT_INTERVAL
 from lakehouse.settings import LakehouseSettings
@@ -63,6 +64,8 @@ class NormalizationSettings(BaseSettings):
     # Iceberg commits on checkpoints: the interval is the tables' freshness.
     checkpoint_interval: str = DEFAULT_CHECKPOINT_INTERVAL
     parallelism: int = Field(default=1, ge=1)
+    # The jar of the jobs' SQL functions (flink_jobs.job.JobSettings.udf_jar).
+    udf_jar: str = Field(default_factory=lambda: str(udf_jar()))
     # How long a provider event id is remembered to drop its redeliveries.
     dedup_ttl: timedelta = MIN_DEDUP_TTL
     # Exactly-once: payments.normalized is written in Kafka transactions committed with each

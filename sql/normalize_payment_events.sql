@@ -20,6 +20,10 @@
 -- state's TTL (table.exec.state.ttl, the redeliveries' numbering per event id).
 ${configuration}
 
+-- The jobs' own functions (flink_jobs/udf, built by `make setup`): JSON_MEMBERS parses
+-- each message once for every field the views read.
+${functions}
+
 ${raw_sources}
 ${normalized_sink}
 ${mapping_views}

@@ -15,6 +15,10 @@
 -- freshness), parallelism, UTC as the local time zone.
 ${configuration}
 
+-- The jobs' own functions (flink_jobs/udf, built by `make setup`): JSON_MEMBERS parses
+-- each message once for every field the views read.
+${functions}
+
 ${raw_sources}
 ${rule_views}
 EXECUTE STATEMENT SET

@@ -3,7 +3,8 @@
 For an event type `t` reading from a table with the raw-message columns (`payload`, the
 message's stored form from `raw_payload_column`, `kafka_topic`, `kafka_partition`,
 `kafka_offset`, `kafka_timestamp`), `render_views` creates
-a chain of temporary views, one concern each, ending in `t_checked`: every normalised
+a chain of temporary views, one concern each, from `t_json` (each message parsed once by
+the jobs' JSON_MEMBERS function, flink_jobs/udf) to `t_checked`: every normalised
 field, `amount_minor`, and `reasons_csv` (the failed checks in contract order, '' when
 none). `render_inserts` writes `t_checked` to the bronze and quarantine tables.
 """
@@ -16,7 +17,7 @@ from contracts.currencies import MINOR_UNITS
 from contracts.events import EventType, Field, Kind
 from contracts.reasons import Reason
 from contracts.tables import bronze_columns, quarantine_columns
-from flink_jobs.ddl import literal, projection, quarantine_projection, table_ref
+from flink_jobs.ddl import json_members, literal, projection, quarantine_projection, table_ref
 from validation.rules import (
     AMOUNT_PARSE_PRECISION,
     AMOUNT_PARSE_SCALE,
@@ -94,10 +95,11 @@ def is_object_expression(payload: str = "payload") -> str:
     return f"COALESCE({payload} IS JSON OBJECT AND {in_array} AND {in_object}, FALSE)"
 
 
-def member_text(f: Field) -> str:
-    """The member's text (`validation.rules`): a scalar's, or a container's JSON text."""
-    path = literal(f"$.{f.name}")
-    return f"COALESCE(JSON_VALUE(payload, {path}), JSON_QUERY(payload, {path}))"
+def member(index: int, parsed: str = "json") -> str:
+    """The text of the `index`th path (0-based) of `json_view`'s JSON_MEMBERS call: the
+    member's text (`validation.rules`), a scalar's or a container's JSON text, exactly
+    `COALESCE(JSON_VALUE(payload, path), JSON_QUERY(payload, path))`."""
+    return f"{parsed}.members[{index + 1}]"
 
 
 def text_column(f: Field) -> str:
@@ -123,11 +125,18 @@ def view(name: str, select: list[str], source: str, where: str | None = None) ->
     return f"CREATE TEMPORARY VIEW {name} AS\nSELECT\n  {body}\nFROM {source}{clause};\n"
 
 
-def extracted_view(t: EventType, source: str) -> str:
-    """Is the message a JSON object, and each member's text, trimmed."""
-    select = [*RAW_COLUMNS, f"{is_object_expression()} AS is_object"]
-    select += [f"{fence(trimmed(member_text(f)))} AS {f.name}_trimmed" for f in t.fields]
-    return view(f"{t.name}_extracted", select, source)
+def json_view(t: EventType, source: str) -> str:
+    """Each message parsed once (`JSON_MEMBERS`): whether it is one object, and the text of
+    every field (`member`). `payload` stays the raw text, for quarantine."""
+    call = json_members([f"$.{f.name}" for f in t.fields])
+    return view(f"{t.name}_json", [*RAW_COLUMNS, f"{call} AS json"], source)
+
+
+def extracted_view(t: EventType) -> str:
+    """Is the message a JSON object (`is_object_expression`), and each member's text, trimmed."""
+    select = [*RAW_COLUMNS, "json.is_object AS is_object"]
+    select += [f"{fence(trimmed(member(i)))} AS {f.name}_trimmed" for i, f in enumerate(t.fields)]
+    return view(f"{t.name}_extracted", select, f"{t.name}_json")
 
 
 def cleaned_view(t: EventType) -> str:
@@ -351,7 +360,8 @@ def render_views(t: EventType, source: str) -> str:
     """Every view of `t`, reading the raw messages from `source`."""
     return "\n".join(
         [
-            extracted_view(t, source),
+            json_view(t, source),
+            extracted_view(t),
             cleaned_view(t),
             parsed_view(t),
             typed_view(t),

@@ -28,6 +28,22 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 PIPELINE_NAME = re.compile(r"SET\s+'pipeline\.name'\s*=\s*'((?:[^']|'')*)'", re.IGNORECASE)
 
 
+# What Flink says when a savepoint's operators are not in the job's new plan.
+UNMAPPABLE_STATE = "Cannot map checkpoint/savepoint state"
+
+
+def unmappable_state_hint(output: str) -> str:
+    """What to do when the job's SQL changed shape since its savepoint or checkpoint."""
+    if UNMAPPABLE_STATE not in output:
+        return ""
+    return (
+        "\nThe job's SQL changed shape since that state was taken (its operators differ). "
+        "After `make stop-jobs` (a savepoint commits the sources' Kafka offsets and the "
+        "sinks' last data), `make submit FRESH=1` starts the new SQL from those offsets; "
+        "the normalisation job's redelivery numbering starts empty."
+    )
+
+
 class SubmitError(RuntimeError):
     """A job could not be submitted or controlled; the message says why and what to do."""
 
@@ -117,5 +133,6 @@ class SqlClientRunner:
             raise SubmitError(
                 f"the SQL client failed on {script} (exit {result.returncode}):\n"
                 + (error or output[-3000:])
+                + unmappable_state_hint(output)
             )
         return parse_job_id(output)

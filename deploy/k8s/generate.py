@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings
 
+from contracts.paths import UDF_JAR_NAME
 from contracts.tables import CATALOG, NAMESPACE
 from contracts.topics import TOPICS, max_message_bytes
 from deploy.flink.runner import render_submission
@@ -65,6 +66,8 @@ FLINK_IMAGE = "paystream/flink-sql:2.1.3"
 FLINK_VERSION = "v1_20"
 SQL_RUNNER_JAR = "local:///opt/flink/usrlib/sql-runner.jar"
 SQL_MOUNT = "/opt/flink/usrlib/sql"
+# The jobs' SQL functions (flink_jobs/udf), built into the paystream/flink-sql image.
+UDF_JAR = f"/opt/flink/usrlib/{UDF_JAR_NAME}"
 APP_IMAGE = "paystream/app:latest"
 PROMETHEUS_REPORTER = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
 FLINK_METRICS_PORT = 9249
@@ -118,6 +121,7 @@ def job_settings() -> JobSettings:
         kafka_bootstrap_servers=KAFKA_BOOTSTRAP,
         checkpoint_interval=DEFAULT_CHECKPOINT_INTERVAL,
         parallelism=1,
+        udf_jar=UDF_JAR,
     )
 
 

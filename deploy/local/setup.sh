@@ -75,6 +75,21 @@ jvm_artifacts() {
   done
 }
 
+udf_jar() {
+  # The jobs' own SQL functions (flink_jobs/udf): built against Flink's jars, which every
+  # job ships itself (`ADD JAR`, flink_jobs/ddl.py function_statements).
+  local pom="$ROOT/flink_jobs/udf/pom.xml" fp out="$CACHE/jvm/udf"
+  fp="$(fingerprint "$pom" $(find "$ROOT/flink_jobs/udf/src" -type f | sort))"
+  if ! is_current "$CACHE/stamps/jvm-udf" "$fp" || [[ ! -f "$out/paystream-flink-udf-1.jar" ]]; then
+    step "building the Flink jobs' SQL functions (flink_jobs/udf)"
+    mvn -q -B -Dstyle.color=never -f "$pom" -Dudf.build.directory="$CACHE/build/udf" package \
+      || die "Maven could not build flink_jobs/udf"
+    mkdir -p "$out"
+    cp "$CACHE/build/udf/paystream-flink-udf-1.jar" "$out/"
+    mark_current "$CACHE/stamps/jvm-udf" "$fp"
+  fi
+}
+
 trino_server() {
   local home="$CACHE/trino-server-$TRINO_VERSION"
   [[ -x "$home/bin/launcher" && -d "$home/plugin/iceberg" ]] && return 0
@@ -102,6 +117,7 @@ main() {
   venv "$ROOT/.venv" "app,dev" "$ROOT/constraints/app.txt"
   venv "$ROOT/.venv-flink" "flink" "$ROOT/constraints/flink.txt"
   jvm_artifacts
+  udf_jar
   trino_server
   flink_jars
   [[ -x "$ROOT/deploy/local/build_jr.sh" ]] && "$ROOT/deploy/local/build_jr.sh"
@@ -109,6 +125,8 @@ main() {
   [[ -x "$ROOT/deploy/local/build_vegeta.sh" ]] && "$ROOT/deploy/local/build_vegeta.sh"
   # kustomize, Kubernetes JSON schemas, Strimzi/Flink operator CRDs (tests/deploy/k8s, `make k8s-validate`).
   (cd "$ROOT" && "$ROOT/.venv/bin/python" -m deploy.k8s.tools)
+  # make's stamp: newer than every input it lists once setup has run (even with nothing to do).
+  touch "$ROOT/.venv/.paystream-stamp"
   [[ $DID_SOMETHING -eq 0 ]] || step "done (cache: $CACHE)"
 }
 

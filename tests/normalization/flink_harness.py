@@ -21,7 +21,7 @@ from contracts.tables import (
     UNIFIED_QUARANTINE_TABLE,
     UNIFIED_TABLE,
 )
-from flink_jobs.ddl import flink_columns
+from flink_jobs.ddl import flink_columns, function_statements
 from flink_jobs.normalization_job import build
 from normalization.flink_sql import raw_table, render_inserts, render_views
 from normalization.providers import PROVIDERS
@@ -54,7 +54,7 @@ def file_sources(env: TableEnvironment, files: dict) -> None:
 def run_inserts(files: dict, settings: NormalizationSettings) -> dict:
     env = streaming_env()
     file_sources(env, files)
-    for statement in render_views(PROVIDERS):
+    for statement in [*function_statements(), *render_views(PROVIDERS)]:
         env.execute_sql(statement.rstrip().rstrip(";"))
     outputs = (
         ("payments", UNIFIED_COLUMNS),

@@ -659,12 +659,13 @@ def hostile_webhooks() -> list[tuple[str, str, bytes, list[Reason]]]:
 @pytest.fixture(scope="module")
 def hostile_results(tmp_path_factory) -> tuple[dict[str, list[str | None]], float]:
     """Each hostile webhook's stored payload, reasons and merchant, by case name."""
+    from flink_jobs.ddl import function_statements
     from normalization.flink_sql import render_views
     from tests.validation.flink_run import message_file_table, run_sql
 
     folder = tmp_path_factory.mktemp("hostile_webhooks")
     cases = hostile_webhooks()
-    statements = []
+    statements = function_statements()
     for p in PROVIDERS:
         table = message_file_table(
             f"{p.name}_file", [m for _, pr, m, _ in cases if pr == p.name], folder

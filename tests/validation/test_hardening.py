@@ -14,6 +14,7 @@ import json
 import pytest
 
 from contracts.events import CHARGES
+from flink_jobs.ddl import function_statements
 from tests.validation.cases import BASE, render
 from tests.validation.flink_run import message_file_table, run_sql
 from validation.flink_sql import render_views
@@ -52,6 +53,7 @@ EXPENSIVE = [
 def answers(tmp_path_factory) -> tuple[dict[int, list[str | None]], float]:
     folder = tmp_path_factory.mktemp("hardening")
     statements = [
+        *function_statements(),
         message_file_table("raw_file", [m for _, m in EXPENSIVE], folder),
         "CREATE TEMPORARY VIEW raw_charges AS SELECT payload, 'payment_charges' AS kafka_topic,"
         " 0 AS kafka_partition, kafka_offset, TO_TIMESTAMP_LTZ(0, 3) AS kafka_timestamp"

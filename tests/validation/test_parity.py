@@ -13,6 +13,7 @@ import pytest
 
 from contracts.events import EVENT_TYPES, EventType, Kind
 from contracts.tables import TIMESTAMPTZ, bronze_columns
+from flink_jobs.ddl import function_statements
 from tests.flink_venv import run_harness
 from tests.validation.cases import EXPECTED, Case, all_cases
 from validation.flink_sql import raw_payload_column, render_views
@@ -79,7 +80,7 @@ def query(t: EventType) -> str:
 def flink_results(tmp_path_factory) -> dict[int, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("parity")
     indexed = list(enumerate(CASES))
-    statements = []
+    statements = function_statements()
     for t in EVENT_TYPES:
         mine = [(i, c) for i, c in indexed if c.event_type is t]
         statements += source_view(t, mine, folder)

@@ -416,3 +416,11 @@ def test_a_failing_submission_is_reported_with_the_sql_clients_error(
     finally:
         for suffix in (".sql", ".lock"):
             (submitter.jobs_dir / f"{job.name}{suffix}").unlink(missing_ok=True)
+
+
+def test_a_savepoint_of_another_plan_says_how_to_start_the_new_sql():
+    from deploy.flink.runner import unmappable_state_hint
+
+    flink = "IllegalStateException: ... Cannot map checkpoint/savepoint state for operator 7d"
+    assert "make submit FRESH=1" in unmappable_state_hint(flink)
+    assert unmappable_state_hint("[ERROR] Object 'x' not found") == ""
