@@ -61,6 +61,16 @@ host  all all ::1/128      scram-sha-256
 SECRET_BEARING_CONF = ("trino/catalog/lakehouse.properties", "flink/init.sql")
 
 
+def kafka_cluster_id() -> str:
+    """A random KRaft cluster id (a UUID in URL-safe base64), never starting with '-':
+    the storage tool would read such an id as an option (Kafka's own Uuid.randomUuid
+    draws again for the same reason)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class StackError(RuntimeError):
     pass
 
@@ -211,7 +221,7 @@ class Stack:
         if (data / "meta.properties").exists():
             return
         say("  formatting Kafka's KRaft storage")
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kafka_cluster_id()
         java = next(s for s in self.services if s.name == "kafka").command[0]
         result = subprocess.run(
             [
