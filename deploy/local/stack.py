@@ -61,6 +61,20 @@ host  all all ::1/128      scram-sha-256
 SECRET_BEARING_CONF = ("trino/catalog/lakehouse.properties", "flink/init.sql")
 
 
+def supervisor_conf(stack: StackSettings) -> Path:
+    return stack.conf_dir / "supervisord.conf"
+
+
+def supervisorctl_command(stack: StackSettings, *args: str) -> list[str]:
+    """`supervisorctl` of the platform's supervisord (the app venv's, beside this Python)."""
+    return [
+        str(Path(sys.executable).parent / "supervisorctl"),
+        "-c",
+        str(supervisor_conf(stack)),
+        *args,
+    ]
+
+
 def kafka_cluster_id() -> str:
     """A random KRaft cluster id (a UUID in URL-safe base64), never starting with '-':
     the storage tool would read such an id as an option (Kafka's own Uuid.randomUuid
@@ -104,17 +118,12 @@ class Stack:
         self.settings = stack
         self.lakehouse = lakehouse
         self.services = services(stack, lakehouse)
-        self.supervisor_conf = stack.conf_dir / "supervisord.conf"
+        self.supervisor_conf = supervisor_conf(stack)
 
     # -- supervisord -------------------------------------------------------------------
 
     def supervisorctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [
-            str(Path(sys.executable).parent / "supervisorctl"),
-            "-c",
-            str(self.supervisor_conf),
-            *args,
-        ]
+        command = supervisorctl_command(self.settings, *args)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         # supervisorctl exits non-zero whenever a program is not RUNNING; callers decide.
         if check and result.returncode not in (0, 3):

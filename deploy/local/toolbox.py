@@ -32,6 +32,7 @@ from pathlib import Path
 from contracts.paths import DBT_PROJECT_DIR
 from contracts.topics import TOPIC_NAMES
 from deploy.local.settings import StackSettings
+from deploy.local.stack import supervisorctl_command
 from lakehouse.settings import LakehouseSettings
 from streaming.settings import KafkaSettings
 
@@ -120,19 +121,8 @@ def produce_command(kafka: KafkaSettings, topic: str) -> Command:
     return kcat_command(kafka, "-P", "-t", contract_topic(topic))
 
 
-def supervisorctl_command(stack: StackSettings, *args: str) -> Command:
-    return Command(
-        [
-            str(stack.app_venv / "bin" / "supervisorctl"),
-            "-c",
-            str(stack.conf_dir / "supervisord.conf"),
-            *args,
-        ]
-    )
-
-
 def restart_command(stack: StackSettings, service: str, names: Sequence[str]) -> Command:
-    return supervisorctl_command(stack, "restart", supervised_service(service, names))
+    return Command(supervisorctl_command(stack, "restart", supervised_service(service, names)))
 
 
 def psql_command(lakehouse: LakehouseSettings, args: Sequence[str]) -> Command:

@@ -3,6 +3,9 @@ refusals for a topic outside the contract or a service that is not supervised.""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from contracts.paths import DBT_PROJECT_DIR
@@ -84,7 +87,7 @@ def test_a_missing_kcat_says_how_to_install_it(
 def test_restart_goes_through_supervisorctl_of_the_stack(stack_settings) -> None:
     argv = toolbox.restart_command(stack_settings, "kafka", SERVICES).argv
     assert argv == [
-        str(stack_settings.app_venv / "bin" / "supervisorctl"),
+        str(Path(sys.executable).parent / "supervisorctl"),
         "-c",
         str(stack_settings.conf_dir / "supervisord.conf"),
         "restart",
