@@ -1,19 +1,35 @@
-"""The operator's toolbox on the running platform (`make up`, `make submit`). Read-only:
-nothing is produced, no service is restarted, no group commits an offset."""
+"""The operator's toolbox on the running platform (`make up`; the Flink jobs need not run).
+
+The module arranges what it reads: one signed Stripe webhook through the platform's
+gateway (as `make webhooks` sends them) and a consumer group of its own that commits one
+offset on that topic (deleted after). No service is restarted."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from contracts.paths import REPO_ROOT
-from contracts.topics import NORMALIZED, TOPIC_NAMES
+from contracts.topics import NORMALIZED, STRIPE_RAW, TOPIC_NAMES
 from deploy.local.readiness import NotReady, kafka_ready
 from deploy.local.toolbox import flink_consumer_groups
+from loadgen.webhooks import Mix, generate_events, post_events
 
 pytestmark = pytest.mark.integration
+
+# kcat's format in `consume`: "%t[%p]@%o key=%k: %s"
+CONSUMED = re.compile(
+    r"^(?P<topic>[^\[]+)\[(?P<partition>\d+)\]@(?P<offset>\d+) key=(?P<key>\S*): (?P<value>.*)$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +54,40 @@ def toolbox(stack_settings, lakehouse_settings):
     return run
 
 
+@pytest.fixture(scope="module")
+def stripe_event(stack_settings) -> str:
+    """One valid Stripe event accepted by the platform's gateway; its provider event id."""
+    mix = Mix(bad_share=0, redelivery_share=0, stripe_share=1.0)
+    (event,) = generate_events(1, seed=uuid.uuid4().int % 2**32, mix=mix)
+    url = f"http://127.0.0.1:{stack_settings.gateway_port}"
+    (outcome,) = asyncio.run(post_events([event], url, run_id="it-toolbox"))
+    assert outcome.as_expected and event.expected_topic == "raw", outcome
+    assert event.provider_event_id is not None
+    return event.provider_event_id
+
+
+@pytest.fixture(scope="module")
+def own_group(stack_settings, stripe_event) -> Iterator[tuple[str, int, int]]:
+    """A group of the test's own with offset 0 committed on a Stripe partition holding
+    data: the lag report must show it exactly. (group, partition, committed offset)"""
+    bootstrap = f"127.0.0.1:{stack_settings.kafka_port}"
+    group = f"it-toolbox-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        partitions = consumer.list_topics(STRIPE_RAW, timeout=10).topics[STRIPE_RAW].partitions
+        partition = next(
+            p
+            for p in sorted(partitions)
+            if consumer.get_watermark_offsets(TopicPartition(STRIPE_RAW, p), timeout=10)[1] > 0
+        )
+        consumer.commit(offsets=[TopicPartition(STRIPE_RAW, partition, 0)], asynchronous=False)
+    finally:
+        consumer.close()
+    yield group, partition, 0
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the answer
+    admin.delete_consumer_groups([group], request_timeout=30)[group].result(timeout=60)
+
+
 def test_topics_list_shows_every_contract_topic(toolbox) -> None:
     listed = toolbox("topics-list")
     for topic in TOPIC_NAMES:
@@ -51,17 +101,32 @@ def test_topics_describe_shows_partitions_and_configs(toolbox) -> None:
     assert "retention.ms=" in described
 
 
-def test_consume_one_message_of_a_topic_with_data(toolbox) -> None:
-    lines = toolbox("consume", "--topic", NORMALIZED, "-n", "1").splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{NORMALIZED}[")
-    assert '"event_id"' in lines[0]
+def test_consume_reads_n_messages_with_partition_offset_and_key(toolbox, stripe_event) -> None:
+    lines = toolbox("consume", "--topic", STRIPE_RAW, "-n", "1").splitlines()
+    # The first message of a partition (from the beginning), maybe older than the fixture's.
+    assert len(lines) == 1, lines
+    shown = CONSUMED.match(lines[0])
+    assert shown is not None, lines[0]
+    assert shown["topic"] == STRIPE_RAW and shown["offset"] == "0"
+    # The exact body the gateway accepted: a Stripe event, keyed by its account.
+    assert json.loads(shown["value"])["id"].startswith("evt_")
 
 
-def test_lag_lists_the_flink_jobs_groups(toolbox) -> None:
-    lag = toolbox("lag")
-    assert lag.splitlines()[0].split()[:2] == ["GROUP", "FLINK"]
-    for group, job in flink_consumer_groups().items():
-        assert any(line.split()[:2] == [group, job] for line in lag.splitlines()), group
+def test_lag_shows_a_groups_committed_offset_and_names_the_flink_jobs(toolbox, own_group) -> None:
+    lag = toolbox("lag").splitlines()
+    assert lag[0].split()[:2] == ["GROUP", "FLINK"]
+    group, partition, committed = own_group
+    (row,) = [line.split() for line in lag if line.split()[:1] == [group]]
+    # GROUP, FLINK JOB ("-": not a Flink job's group), TOPIC, PART, COMMITTED, END, LAG
+    assert row[1:5] == ["-", STRIPE_RAW, str(partition), str(committed)]
+    end, behind = int(row[5]), int(row[6])
+    assert end >= 1 and behind == end - committed
+    # Each Flink job's group: a row naming its job, or the line saying it has no offsets
+    # (jobs not submitted, or no checkpoint yet).
+    for flink_group, job in flink_consumer_groups().items():
+        rows = [line.split()[:2] for line in lag if line.split()[:1] == [flink_group]]
+        assert rows == [[flink_group, job]] * len(rows)
+        assert rows or f"{flink_group} (Flink job {job}): no committed offsets" in lag, flink_group
 
 
 def test_savepoints_names_every_job(toolbox, stack_settings) -> None:
