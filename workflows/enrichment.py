@@ -4,11 +4,15 @@ Claims the batch's events (an event redelivered at another offset belongs to the
 workflow that claimed it, see workflows.claims_store), scores the owned ones with the
 inference service, falls back to conservative scores if the service stays down,
 publishes one result per event to `payments.enriched`, and starts a recovery workflow
-for each failed payment. The writes retry without limit (workflows.policies): the bridge
-has committed the batch's offsets, so this workflow is the only one that will write them.
+for each failed payment (all of a batch's at once, since CONCURRENT_RECOVERY_STARTS_PATCH:
+one after the other cost one workflow task each). The writes retry without limit
+(workflows.policies): the bridge has committed the batch's offsets, so this workflow is
+the only one that will write them.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
@@ -43,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 CLAIMS_PATCH = "claim-events"
+CONCURRENT_RECOVERY_STARTS_PATCH = "concurrent-recovery-starts"
 
 
 @workflow.defn(name="EnrichmentWorkflow")
@@ -74,11 +79,14 @@ class EnrichmentWorkflow:
                 start_to_close_timeout=policies.PERSISTENCE_START_TO_CLOSE,
                 retry_policy=self._persistence_retry(batch.options),
             )
-        recoveries = [
-            await self._start_recovery(event, batch.options)
-            for event in events
-            if needs_recovery(event)
-        ]
+        failed = [event for event in events if needs_recovery(event)]
+        if workflow.patched(CONCURRENT_RECOVERY_STARTS_PATCH):
+            # All the batch's recovery starts go to the server in one workflow task.
+            recoveries = list(
+                await asyncio.gather(*(self._start_recovery(e, batch.options) for e in failed))
+            )
+        else:  # histories written before: one start per workflow task
+            recoveries = [await self._start_recovery(e, batch.options) for e in failed]
         return EnrichmentSummary(
             workflow_id=workflow_id,
             results=len(results),

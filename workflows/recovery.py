@@ -4,6 +4,15 @@ Asks the model for a retry strategy, waits on a durable timer, retries the payme
 the (simulated) processor, records the attempt, and repeats until the payment is
 recovered, the strategy says stop, or the attempts run out. A worker that dies while the
 timer runs loses nothing: the timer lives in Temporal, and the next worker carries on.
+
+The strategy and the retry are local activities (since LOCAL_ACTIVITIES_PATCH): short
+calls run inside the workflow task that asks for them, so each attempt costs the server
+two workflow tasks fewer and no activity task queue round trip for them (the side stream
+is bound by Temporal's CPU here: bench/RESULTS.md). Their results are recorded in the
+history like any activity's, and a worker that dies mid-call has them re-run, which both
+allow: the strategy is a read, and the simulated processor's answer is a function of the
+event and the attempt. Recording the attempt stays a normal activity (it retries without
+limit). Recoveries whose history the older code wrote replay on the older path.
 """
 
 from __future__ import annotations
@@ -28,11 +37,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.scoring import FALLBACK_MODEL_VERSION, FALLBACK_RETRY_STRATEGY, rfc3339_utc
 
 
+LOCAL_ACTIVITIES_PATCH = "recovery-local-activities"
+
+
 @workflow.defn(name="PaymentRecoveryWorkflow")
 class PaymentRecoveryWorkflow:
     @workflow.init
     def __init__(self, request: RecoveryInput) -> None:
         self._status = RecoveryStatus(event_id=str(request.event["event_id"]))
+        self._local = False
 
     @workflow.query
     def status(self) -> RecoveryStatus:
@@ -40,6 +53,7 @@ class PaymentRecoveryWorkflow:
 
     @workflow.run
     async def run(self, request: RecoveryInput) -> RecoveryStatus:
+        self._local = workflow.patched(LOCAL_ACTIVITIES_PATCH)
         for attempt in range(1, request.max_attempts + 1):
             answer = await self._strategy(request, attempt)
             strategy = answer.strategy
@@ -94,8 +108,13 @@ class PaymentRecoveryWorkflow:
             request.inference_retry_initial_seconds,
             request.inference_retry_max_seconds,
         )
+        execute = (
+            workflow.execute_local_activity_method
+            if self._local
+            else workflow.execute_activity_method
+        )
         try:
-            return await workflow.execute_activity_method(
+            return await execute(
                 EnrichmentActivities.retry_strategy,
                 RetryStrategyInput(event=request.event, attempt=attempt),
                 start_to_close_timeout=policies.INFERENCE_START_TO_CLOSE,
@@ -111,8 +130,13 @@ class PaymentRecoveryWorkflow:
     async def _retry(
         self, request: RecoveryInput, attempt: int, method: str
     ) -> tuple[str, str | None]:
+        execute = (
+            workflow.execute_local_activity_method
+            if self._local
+            else workflow.execute_activity_method
+        )
         try:
-            outcome: RetryOutcome = await workflow.execute_activity_method(
+            outcome: RetryOutcome = await execute(
                 EnrichmentActivities.retry_payment,
                 RetryAttemptInput(event=request.event, attempt=attempt, method=method),
                 start_to_close_timeout=policies.BUSINESS_RULES_START_TO_CLOSE,
