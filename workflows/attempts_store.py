@@ -7,10 +7,11 @@ an attempt is recorded exactly once however often the activity runs.
 
 from __future__ import annotations
 
+import psycopg
 from psycopg import sql
 
 from workflows.models import AttemptRecord
-from workflows.pg_tables import Connections, create_table, drop_table
+from workflows.pg_tables import create_table, drop_table
 
 COLUMNS = (
     "workflow_id",
@@ -61,8 +62,8 @@ def drop_attempts_table(dsn: str, table: str) -> None:
 
 
 class AttemptsStore:
-    def __init__(self, connections: Connections, table: str) -> None:
-        self._connections = connections
+    def __init__(self, dsn: str, table: str) -> None:
+        self._dsn = dsn
         self._insert = sql.SQL(
             "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
         ).format(
@@ -73,6 +74,7 @@ class AttemptsStore:
 
     async def record(self, record: AttemptRecord) -> bool:
         """Inserts the attempt; False when it was already there."""
-        async with self._connections.connection() as conn:
+        # A connection per call: attempts are rare, and PostgreSQL may restart in between.
+        async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
             cursor = await conn.execute(self._insert, {c: getattr(record, c) for c in COLUMNS})
             return cursor.rowcount == 1

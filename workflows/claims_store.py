@@ -9,9 +9,10 @@ claim, or a re-run of the same workflow id, finds its own claims and carries on.
 
 from __future__ import annotations
 
+import psycopg
 from psycopg import sql
 
-from workflows.pg_tables import Connections, create_table, drop_table
+from workflows.pg_tables import create_table, drop_table
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -32,8 +33,8 @@ def drop_claims_table(dsn: str, table: str) -> None:
 
 
 class ClaimsStore:
-    def __init__(self, connections: Connections, table: str) -> None:
-        self._connections = connections
+    def __init__(self, dsn: str, table: str) -> None:
+        self._dsn = dsn
         name = sql.Identifier(table)
         self._claim = sql.SQL(
             "INSERT INTO {table} (event_id, workflow_id) "
@@ -47,7 +48,7 @@ class ClaimsStore:
     async def claim(self, workflow_id: str, event_ids: list[str]) -> list[str]:
         """Claims the ids for the workflow; returns those it owns, in input order."""
         params = {"ids": event_ids, "workflow_id": workflow_id}
-        async with self._connections.connection() as conn:
+        async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
             await conn.execute(self._claim, params)
             cursor = await conn.execute(self._owned, params)
             owned = {row[0] for row in await cursor.fetchall()}

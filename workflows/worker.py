@@ -19,7 +19,6 @@ from workflows.attempts_store import AttemptsStore, ensure_attempts_table
 from workflows.claims_store import ClaimsStore, ensure_claims_table
 from workflows.enrichment import EnrichmentWorkflow
 from workflows.inference_client import InferenceClient
-from workflows.pg_tables import Connections
 from workflows.publisher import ResultPublisher
 from workflows.reconnect import Backoff, connect_temporal
 from workflows.recovery import PaymentRecoveryWorkflow
@@ -61,15 +60,14 @@ async def run_worker(settings: WorkflowSettings, stop: asyncio.Event | None = No
     publisher = ResultPublisher(
         settings.kafka.bootstrap_servers, flush_timeout=settings.publish_timeout_seconds
     )
-    postgres = Connections(settings.postgres_dsn)
     async with httpx.AsyncClient(
         base_url=settings.inference_url, timeout=settings.inference_timeout_seconds
     ) as http:
         activities = EnrichmentActivities(
             InferenceClient(http),
             publisher,
-            AttemptsStore(postgres, settings.recovery_table),
-            ClaimsStore(postgres, settings.claims_table),
+            AttemptsStore(settings.postgres_dsn, settings.recovery_table),
+            ClaimsStore(settings.postgres_dsn, settings.claims_table),
         )
         worker = Worker(
             client,
@@ -93,7 +91,6 @@ async def run_worker(settings: WorkflowSettings, stop: asyncio.Event | None = No
                 await stop.wait()
         finally:
             publisher.close()
-            await postgres.close()
         log.info("worker stopped")
 
 

@@ -32,7 +32,6 @@ from workflows.enrichment import EnrichmentWorkflow
 from workflows.ids import recovery_workflow_id
 from workflows.inference_client import InferenceClient
 from workflows.models import EnrichmentBatch, EnrichmentOptions, RecoveryInput
-from workflows.pg_tables import Connections
 from workflows.publisher import ResultPublisher
 from workflows.recovery import PaymentRecoveryWorkflow
 from workflows.recovery_rules import simulated_retry_outcome
@@ -95,14 +94,13 @@ async def record(settings: WorkflowSettings, version: str) -> list[Path]:
         shown = getattr(outcome, "outcome", None) or type(outcome).__name__
         print(f"{path.name}: {shown}, {len(history.events)} events")
 
-    postgres = Connections(settings.postgres_dsn)
     try:
         async with httpx.AsyncClient(base_url=settings.inference_url, timeout=10) as http:
             activities = EnrichmentActivities(
                 InferenceClient(http),
                 ResultPublisher(kafka.bootstrap_servers),
-                AttemptsStore(postgres, attempts),
-                ClaimsStore(postgres, claims),
+                AttemptsStore(settings.postgres_dsn, attempts),
+                ClaimsStore(settings.postgres_dsn, claims),
             )
             async with Worker(
                 client,
@@ -119,20 +117,19 @@ async def record(settings: WorkflowSettings, version: str) -> list[Path]:
                     )
                     await keep(handle, f"recovery-{version}-{shape}")
                 batch = enrichment_batch(run, sink_topic)
-                enrichment = await client.start_workflow(
+                handle = await client.start_workflow(
                     EnrichmentWorkflow.run,
                     batch,
                     id=f"record-enrichment-{run}",
                     task_queue=task_queue,
                 )
-                await keep(enrichment, f"enrichment-{version}-batch")
+                await keep(handle, f"enrichment-{version}-batch")
                 for event in batch.events:  # its recoveries end before the worker does
                     if event["status"] == "failed":
                         await client.get_workflow_handle(
                             recovery_workflow_id(event["event_id"])
                         ).result()
     finally:
-        await postgres.close()
         drop_attempts_table(settings.postgres_dsn, attempts)
         drop_claims_table(settings.postgres_dsn, claims)
         delete_topics(kafka, (sink_topic,))
