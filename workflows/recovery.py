@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from workflows import policies
@@ -38,6 +39,16 @@ with workflow.unsafe.imports_passed_through():
 
 
 LOCAL_ACTIVITIES_PATCH = "recovery-local-activities"
+# How a call that ran out of tries fails: an activity task as ActivityError (its cause the
+# activity's error); a local activity as the activity's own error (ApplicationError, or
+# TimeoutError when its schedule-to-close ran out).
+CALL_FAILED = (ActivityError, ApplicationError, ActivityTimeout)
+
+
+def failure_type(exc: BaseException) -> str | None:
+    """The error type the activity raised, however the call failed."""
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 @workflow.defn(name="PaymentRecoveryWorkflow")
@@ -121,7 +132,7 @@ class PaymentRecoveryWorkflow:
                 schedule_to_close_timeout=policies.inference_schedule_to_close(initial, maximum),
                 retry_policy=policies.inference_retry(initial, maximum),
             )
-        except ActivityError as exc:
+        except CALL_FAILED as exc:
             workflow.logger.warning("retry strategy unavailable, using the fallback: %s", exc)
             return StrategyAnswer(
                 strategy=FALLBACK_RETRY_STRATEGY, model_version=FALLBACK_MODEL_VERSION
@@ -143,9 +154,8 @@ class PaymentRecoveryWorkflow:
                 schedule_to_close_timeout=policies.BUSINESS_RULES_SCHEDULE_TO_CLOSE,
                 retry_policy=policies.BUSINESS_RULES_RETRY,
             )
-        except ActivityError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type == policies.HARD_DECLINE:
+        except CALL_FAILED as exc:
+            if failure_type(exc) == policies.HARD_DECLINE:
                 return "abandoned", request.event.get("failure_code")
             raise
         return ("succeeded", None) if outcome.succeeded else ("failed", outcome.decline_code)

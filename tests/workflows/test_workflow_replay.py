@@ -106,3 +106,16 @@ def test_code_without_the_concurrent_starts_does_not_replay_v3(
         )
     )
     assert result.replay_failure is not None
+
+
+def test_a_hard_decline_is_recognised_from_a_local_activity_and_an_activity_task() -> None:
+    """A local activity that ran out of tries fails with the activity's own error, an
+    activity task with ActivityError around it: both hard declines end the recovery."""
+    from temporalio.exceptions import ApplicationError
+
+    from workflows.policies import HARD_DECLINE
+    from workflows.recovery import failure_type
+
+    assert failure_type(ApplicationError("stolen_card", type=HARD_DECLINE)) == HARD_DECLINE
+    assert failure_type(ApplicationError("503", type="HTTPStatusError")) == "HTTPStatusError"
+    assert failure_type(RuntimeError("no type")) is None
