@@ -26,13 +26,6 @@ WORKER_METRICS_PORT = 9464
 # `startsecs` counts as started and resets that count.
 SUPERVISOR_START_RETRIES = 1_000_000
 SUPERVISOR_START_SECONDS = 5
-# Temporal's dev server on SQLite: WAL journal, synced at WAL checkpoints (see its service).
-TEMPORAL_SQLITE_PRAGMAS = (
-    "--sqlite-pragma",
-    "journal_mode=wal",
-    "--sqlite-pragma",
-    "synchronous=normal",
-)
 
 
 @dataclass(frozen=True)
@@ -179,8 +172,11 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
                 # A write-ahead log synced at checkpoints, not a rollback journal synced on
                 # every transaction: a kill -9 of the server loses nothing committed (only
                 # a crash of the machine itself could lose the last transactions), and the
-                # side stream no longer waits on the disk (bench/RESULTS.md, sidestream).
-                *TEMPORAL_SQLITE_PRAGMAS,
+                # side stream no longer waits on the disk (bench/RESULTS.md, side stream).
+                "--sqlite-pragma",
+                "journal_mode=wal",
+                "--sqlite-pragma",
+                "synchronous=normal",
                 "--log-level",
                 "warn",
             ],

@@ -18,25 +18,19 @@ import sys
 import uuid
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from bench.messages import unified_event
-from streaming.settings import KafkaSettings
 from streaming.topics import delete_topics, ensure_topics
-from workflows.activities import EnrichmentActivities
-from workflows.attempts_store import AttemptsStore, drop_attempts_table, ensure_attempts_table
-from workflows.claims_store import ClaimsStore, drop_claims_table, ensure_claims_table
+from workflows.attempts_store import drop_attempts_table
+from workflows.claims_store import drop_claims_table
 from workflows.enrichment import EnrichmentWorkflow
 from workflows.ids import recovery_workflow_id
-from workflows.inference_client import InferenceClient
 from workflows.models import EnrichmentBatch, EnrichmentOptions, RecoveryInput
-from workflows.publisher import ResultPublisher
 from workflows.recovery import PaymentRecoveryWorkflow
 from workflows.recovery_rules import simulated_retry_outcome
 from workflows.settings import WorkflowSettings
-from workflows.worker import activity_methods
+from workflows.worker import run_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -74,14 +68,21 @@ def enrichment_batch(run: str, sink_topic: str) -> EnrichmentBatch:
 
 
 async def record(settings: WorkflowSettings, version: str) -> list[Path]:
+    """Runs the platform's worker code (workflows.worker.run_worker) on a task queue and
+    tables of its own, and keeps each workflow's history."""
     run = uuid.uuid4().hex[:8]
-    task_queue = f"record-histories-{run}"
-    attempts, claims = f"record_attempts_{run}", f"record_claims_{run}"
+    settings = settings.model_copy(
+        update={
+            "task_queue": f"record-histories-{run}",
+            "recovery_table": f"record_attempts_{run}",
+            "claims_table": f"record_claims_{run}",
+            "metrics_port": 0,
+        }
+    )
     sink_topic = f"record.{run}.payments.enriched"
-    kafka = KafkaSettings()
-    ensure_topics(kafka, names=(sink_topic,), report=lambda _: None)
-    ensure_attempts_table(settings.postgres_dsn, attempts)
-    ensure_claims_table(settings.postgres_dsn, claims)
+    ensure_topics(settings.kafka, names=(sink_topic,), report=lambda _: None)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop))
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     written: list[Path] = []
 
@@ -95,44 +96,31 @@ async def record(settings: WorkflowSettings, version: str) -> list[Path]:
         print(f"{path.name}: {shown}, {len(history.events)} events")
 
     try:
-        async with httpx.AsyncClient(base_url=settings.inference_url, timeout=10) as http:
-            activities = EnrichmentActivities(
-                InferenceClient(http),
-                ResultPublisher(kafka.bootstrap_servers),
-                AttemptsStore(settings.postgres_dsn, attempts),
-                ClaimsStore(settings.postgres_dsn, claims),
+        for shape, event in recoveries(run).items():
+            handle = await client.start_workflow(
+                PaymentRecoveryWorkflow.run,
+                RecoveryInput(event=event, delay_scale=1e-6),
+                id=f"record-{shape}-{run}",
+                task_queue=settings.task_queue,
             )
-            async with Worker(
-                client,
-                task_queue=task_queue,
-                workflows=[EnrichmentWorkflow, PaymentRecoveryWorkflow],
-                activities=activity_methods(activities),
-            ):
-                for shape, event in recoveries(run).items():
-                    handle = await client.start_workflow(
-                        PaymentRecoveryWorkflow.run,
-                        RecoveryInput(event=event, delay_scale=1e-6),
-                        id=f"record-{shape}-{run}",
-                        task_queue=task_queue,
-                    )
-                    await keep(handle, f"recovery-{version}-{shape}")
-                batch = enrichment_batch(run, sink_topic)
-                handle = await client.start_workflow(
-                    EnrichmentWorkflow.run,
-                    batch,
-                    id=f"record-enrichment-{run}",
-                    task_queue=task_queue,
-                )
-                await keep(handle, f"enrichment-{version}-batch")
-                for event in batch.events:  # its recoveries end before the worker does
-                    if event["status"] == "failed":
-                        await client.get_workflow_handle(
-                            recovery_workflow_id(event["event_id"])
-                        ).result()
+            await keep(handle, f"recovery-{version}-{shape}")
+        batch = enrichment_batch(run, sink_topic)
+        enrichment = await client.start_workflow(
+            EnrichmentWorkflow.run,
+            batch,
+            id=f"record-enrichment-{run}",
+            task_queue=settings.task_queue,
+        )
+        await keep(enrichment, f"enrichment-{version}-batch")
+        for event in batch.events:  # its recoveries end before the worker does
+            if event["status"] == "failed":
+                await client.get_workflow_handle(recovery_workflow_id(event["event_id"])).result()
     finally:
-        drop_attempts_table(settings.postgres_dsn, attempts)
-        drop_claims_table(settings.postgres_dsn, claims)
-        delete_topics(kafka, (sink_topic,))
+        stop.set()
+        await worker
+        drop_attempts_table(settings.postgres_dsn, settings.recovery_table)
+        drop_claims_table(settings.postgres_dsn, settings.claims_table)
+        delete_topics(settings.kafka, (sink_topic,))
     return written
 
 
