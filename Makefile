@@ -17,7 +17,7 @@ DBT_DOCS_PORT ?= 8085
 # Exit 0 when something listens on 127.0.0.1:<port> (a second copy of a service would clash).
 PORT_TAKEN  = $(PY) -c 'import socket, sys; sys.exit(socket.socket().connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)'
 
-.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint topics-list topics-describe consume produce lag savepoints restart psql dbt-docs freshness k8s-generate k8s-validate
+.PHONY: help setup up down status logs clean topics load webhooks gateway inference train-model worker bridge submit jobs stop-jobs sql compact flink-sql trino dbt-build dagster demo bench soak chaos test test-unit test-integration lint topics-list topics-describe consume produce lag savepoints restart psql dbt-docs freshness prom console k8s-generate k8s-validate
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,7 +40,7 @@ down: ## Stop every service; nothing is left running or listening
 status: ## Show each service's state, readiness and address
 	@if [ -x $(PY) ]; then $(STACK) status; else echo "Not set up: run 'make setup'."; exit 1; fi
 
-logs: ## Follow the logs (SERVICE=postgres|zookeeper|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge)
+logs: ## Follow the logs (SERVICE=postgres|zookeeper|kafka|flink-jobmanager|flink-taskmanager|trino|temporal|inference|gateway|worker|bridge|prometheus|pushgateway|exporter|console)
 	@if [ -x $(PY) ]; then $(STACK) logs $(SERVICE) --follow; else echo "No logs: nothing has run here yet (make setup, then make up)."; exit 1; fi
 
 clean: ## Stop everything and delete all local data (.run); caches are kept
@@ -130,6 +130,12 @@ dbt-docs: $(SETUP_STAMP) ## Generate the dbt docs and serve them on http://127.0
 
 freshness: $(SETUP_STAMP) ## dbt source freshness of the lakehouse's sources on Trino (needs `make up`)
 	@$(TOOLBOX) freshness
+
+prom: $(SETUP_STAMP) ## Prometheus UI on http://127.0.0.1:9090: targets, alerts, rules (needs `make up`)
+	@$(TOOLBOX) open --ui prometheus
+
+console: $(SETUP_STAMP) ## The pipeline console on http://127.0.0.1:8090: rates, lag, jobs, quarantine, alerts (needs `make up`)
+	@$(TOOLBOX) open --ui console
 
 # -- Kubernetes (deploy/k8s/) ------------------------------------------------------------------
 k8s-generate: $(SETUP_STAMP) ## Regenerate deploy/k8s/base/generated/ (Kafka topics, Flink jobs, services) from the contract and job definitions

@@ -30,6 +30,7 @@ import signal
 import time
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -56,6 +57,8 @@ log = logging.getLogger("workflows.bridge")
 ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 ID_CONFLICT_POLICY = WorkflowIDConflictPolicy.USE_EXISTING
 POLL_SECONDS = 0.2
+# The lag gauge is refreshed at most this often (from the consumer's cached watermarks).
+LAG_REFRESH_SECONDS = 1.0
 # What an unreachable Kafka or Temporal raises; any of them means: wait, then re-read.
 # (RuntimeError: confluent-kafka on a closed consumer; RPCError: every Temporal call.)
 OUTAGE_ERRORS = (KafkaException, RPCError, RuntimeError, OSError)
@@ -95,10 +98,45 @@ def consumer_config(settings: WorkflowSettings) -> dict[str, str | int | bool]:
     }
 
 
+class BridgeMetrics:
+    """The bridge's Prometheus series (observability.series), in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.batches = Counter(
+            "bridge_batches", "Batches handed to Temporal and committed.", registry=self.registry
+        )
+        self.workflow_starts = Counter(
+            "bridge_workflow_starts",
+            "Enrichment workflow starts Temporal acknowledged, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.outages = Counter(
+            "bridge_outages",
+            "Times the bridge lost Kafka or Temporal and re-read from the last commit.",
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "bridge_consumer_lag",
+            "Messages of an assigned partition not read yet (high watermark - position).",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        log.info("metrics on http://127.0.0.1:%d/metrics", port)
+
+
 class EnrichmentBridge:
-    def __init__(self, settings: WorkflowSettings, client: Client) -> None:
+    def __init__(
+        self, settings: WorkflowSettings, client: Client, metrics: BridgeMetrics | None = None
+    ) -> None:
         self._settings = settings
         self._client = client
+        self.metrics = metrics or BridgeMetrics()
+        self._lag_refreshed = 0.0
         self._batchers: dict[int, PartitionBatcher] = {}
         self._options = EnrichmentOptions(
             inference_retry_initial_seconds=settings.inference_retry_initial_seconds,
@@ -118,6 +156,7 @@ class EnrichmentBridge:
             try:
                 await self._consume(consumer)
             except OUTAGE_ERRORS as exc:
+                self.metrics.outages.inc()
                 delay = self._backoff.next_delay()
                 log.warning(
                     "bridge failed failures=%d retry_in=%.1fs (%s: %s); "
@@ -129,6 +168,7 @@ class EnrichmentBridge:
                 )
             finally:
                 self._batchers.clear()
+                self.metrics.lag.clear()
                 await asyncio.to_thread(consumer.close)
             await asyncio.sleep(delay)
 
@@ -148,6 +188,19 @@ class EnrichmentBridge:
         # Uncommitted batches of a partition we lose are the new owner's to read again.
         for tp in partitions:
             self._batchers.pop(tp.partition, None)
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(tp.topic, str(tp.partition))
+
+    def _refresh_lag(self, consumer: Consumer, now: float) -> None:
+        """The lag of each assigned partition, from the watermarks the last fetch brought
+        (no request to the broker)."""
+        if now - self._lag_refreshed < LAG_REFRESH_SECONDS:
+            return
+        self._lag_refreshed = now
+        for tp in consumer.position(consumer.assignment()):
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(high - tp.offset)
 
     async def _consume(self, consumer: Consumer) -> None:
         size = self._settings.batch_size
@@ -169,6 +222,7 @@ class EnrichmentBridge:
             ready += [b for b in (x.due(now) for x in self._batchers.values()) if b is not None]
             for batch in ready:
                 await self._hand_over(consumer, batch)
+            self._refresh_lag(consumer, now)
 
     def _batcher(self, consumer: Consumer, partition: int) -> PartitionBatcher:
         """The partition's batcher; a new one honours a plan left in the commit metadata."""
@@ -199,6 +253,7 @@ class EnrichmentBridge:
             )
         await self._start_workflow(batch)
         self._commit(consumer, TopicPartition(topic, batch.partition, batch.last_offset + 1))
+        self.metrics.batches.inc()
         self._backoff.reset()  # a batch went through: the next outage starts short again
 
     async def _start_workflow(self, batch: OffsetBatch) -> None:
@@ -224,11 +279,14 @@ class EnrichmentBridge:
                 id_conflict_policy=ID_CONFLICT_POLICY,
             )
         except WorkflowAlreadyStartedError:
+            self.metrics.workflow_starts.labels("already_completed").inc()
             log.info(
                 "%s already completed: its batch is enriched",
                 workflow_id,
                 extra={FIELDS: {"workflow_id": workflow_id}},
             )
+        else:
+            self.metrics.workflow_starts.labels("started").inc()
         self.started += 1
         log.info(
             "started %s (%d events)",
@@ -265,7 +323,10 @@ async def run_bridge(settings: WorkflowSettings) -> None:
         settings.consumer_group,
         settings.batch_size,
     )
-    running = asyncio.create_task(EnrichmentBridge(settings, client).run())
+    metrics = BridgeMetrics()
+    if settings.bridge_metrics_port:
+        metrics.serve(settings.bridge_metrics_port)
+    running = asyncio.create_task(EnrichmentBridge(settings, client, metrics).run())
     # SIGTERM/SIGINT: leave the group cleanly (uncommitted batches are read again later).
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, running.cancel)

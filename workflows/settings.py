@@ -68,6 +68,8 @@ class WorkflowSettings(BaseSettings):
     # counter) on 127.0.0.1. Off (0) unless set: the platform's worker sets it
     # (deploy/local/services.py); a test's or benchmark's extra workers must not take it.
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    # The bridge's own metrics (batches, workflow starts, its consumer lag), the same way.
+    bridge_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     # Recovery timers are the retry strategy's delay times this, so demos take seconds.
     recovery_delay_scale: float = Field(default=1.0, gt=0)

@@ -214,3 +214,39 @@ def bridge_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
     if group_members(f"127.0.0.1:{stack.kafka_port}", group) == 0:
         raise NotReady(f"consumer group {group} has no member yet")
     return f"consumer group {group} reading {settings.source_topic}"
+
+
+def pushgateway_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    http_ok(f"http://127.0.0.1:{stack.pushgateway_port}/-/ready")
+    return "accepting pushes"
+
+
+def prometheus_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    """Prometheus serves queries and has loaded its rules."""
+    import json
+
+    http_ok(f"http://127.0.0.1:{stack.prometheus_port}/-/ready")
+    rules = json.loads(http_ok(f"http://127.0.0.1:{stack.prometheus_port}/api/v1/rules"))
+    count = sum(len(g["rules"]) for g in rules["data"]["groups"])
+    if count == 0:
+        raise NotReady("no recording or alerting rule loaded")
+    return f"{count} rules loaded"
+
+
+def exporter_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    from observability.series import EXPORTER_SOURCE_UP
+
+    text = http_ok(f"http://127.0.0.1:{stack.exporter_port}/metrics")
+    down = [
+        line
+        for line in text.splitlines()
+        if line.startswith(EXPORTER_SOURCE_UP) and line.endswith(" 0.0")
+    ]
+    if down:
+        raise NotReady(f"a source does not answer: {'; '.join(down)}")
+    return "Kafka offsets and Iceberg tables read"
+
+
+def console_ready(stack: StackSettings, lakehouse: LakehouseSettings) -> str:
+    http_ok(f"http://127.0.0.1:{stack.console_port}/healthz")
+    return "page served"

@@ -8,9 +8,11 @@ from pathlib import Path
 import yaml
 
 from contracts.paths import SQL_DIR
+from deploy.local import prometheus
 from deploy.local.settings import StackSettings
 from flink_jobs.sql_template import render_sql
 from lakehouse.settings import LakehouseSettings
+from observability.thresholds import AlertThresholds
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -51,6 +53,15 @@ def flink_config(stack: StackSettings, values: dict[str, str]) -> str:
     return "\n".join(render_sql(part.read_text(), values) for part in parts)
 
 
+def write_prometheus_config(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
+    folder = stack.conf_dir / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = prometheus.prometheus_config(stack, lakehouse)
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    rules = prometheus.rules_file(AlertThresholds())
+    (folder / prometheus.RULES_FILE).write_text(yaml.safe_dump(rules, sort_keys=False))
+
+
 def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
     """Writes every service's configuration under `<run>/conf`."""
     values = template_values(stack, lakehouse)
@@ -58,6 +69,7 @@ def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
     outputs = {
         TEMPLATES / "kafka.properties": conf / "kafka" / "server.properties",
         TEMPLATES / "kafka-log4j2.properties": conf / "kafka" / "log4j2.properties",
+        TEMPLATES / "kafka-jmx-exporter.yml": conf / "kafka" / "jmx-exporter.yml",
         SQL_DIR / "init_catalog.sql": conf / "flink" / "init.sql",
         TEMPLATES / "zookeeper.cfg": conf / "zookeeper" / "zoo.cfg",
         TEMPLATES / "zookeeper-log4j2.properties": conf / "zookeeper" / "log4j2.properties",
@@ -72,6 +84,7 @@ def render_all(stack: StackSettings, lakehouse: LakehouseSettings) -> None:
     }
     for source, target in outputs.items():
         render_template(source, target, values)
+    write_prometheus_config(stack, lakehouse)
     (conf / "flink").mkdir(parents=True, exist_ok=True)
     (conf / "flink" / "config.yaml").write_text(flink_config(stack, values))
     # Flink's scripts read their log4j files from the configuration folder as well.

@@ -16,8 +16,6 @@ from lakehouse.settings import LakehouseSettings
 
 ReadyCheck = Callable[[StackSettings, LakehouseSettings], str]
 
-# The Temporal worker's Prometheus metrics (SDK metrics, persistence retries), loopback.
-WORKER_METRICS_PORT = 9464
 # supervisord gives a program up (FATAL) after `startretries` starts in a row that die
 # within `startsecs`, and then never starts it again by itself. A platform service must
 # never be given up on: a dependency that is down for a while (Temporal, Kafka) is waited
@@ -105,6 +103,7 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             stop_wait=20,
             stage=0,
         ),
+        *metrics_services(stack),
         *zookeeper_services(stack),
         Service(
             name="kafka",
@@ -114,6 +113,9 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
                 f"-Xmx{stack.kafka_heap}",
                 "-XX:+UseG1GC",
                 f"-Dlog4j2.configurationFile={conf / 'kafka' / 'log4j2.properties'}",
+                # Prometheus's JMX exporter, serving the broker's MBeans on loopback.
+                f"-javaagent:{stack.jmx_exporter_jar}=127.0.0.1:{stack.kafka_metrics_port}:"
+                f"{conf / 'kafka' / 'jmx-exporter.yml'}",
                 "-cp",
                 stack.kafka_classpath,
                 "kafka.Kafka",
@@ -124,7 +126,11 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
         ),
         Service(
             name="flink-jobmanager",
-            command=[str(flink_bin / "jobmanager.sh"), "start-foreground"],
+            command=[
+                str(flink_bin / "jobmanager.sh"),
+                "start-foreground",
+                *flink_metrics_job("flink-jobmanager"),
+            ],
             ready=readiness.flink_ready,
             endpoint=(
                 f"http://127.0.0.1:{stack.flink_rest_port} (web UI and REST)" + flink_ha_note(stack)
@@ -133,7 +139,11 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
         ),
         Service(
             name="flink-taskmanager",
-            command=[str(flink_bin / "taskmanager.sh"), "start-foreground"],
+            command=[
+                str(flink_bin / "taskmanager.sh"),
+                "start-foreground",
+                *flink_metrics_job("flink-taskmanager"),
+            ],
             ready=readiness.flink_ready,
             endpoint=f"{stack.flink_taskmanager_slots} slots on the JobManager above",
             environment=flink_environment(stack),
@@ -177,6 +187,9 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
                 "journal_mode=wal",
                 "--sqlite-pragma",
                 "synchronous=normal",
+                # Its Prometheus metrics, on the same loopback address as the server.
+                "--metrics-port",
+                str(stack.temporal_metrics_port),
                 "--log-level",
                 "warn",
             ],
@@ -184,6 +197,51 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             endpoint=f"127.0.0.1:{stack.temporal_port}, UI http://127.0.0.1:{stack.temporal_ui_port}",
         ),
         *project_services(stack),
+    ]
+
+
+def flink_metrics_job(service: str) -> list[str]:
+    """The job name a Flink process pushes its metrics under: its service's name, so a
+    restarted process replaces its predecessor's series in the Pushgateway."""
+    return ["-D", f"metrics.reporter.promgateway.jobName={service}"]
+
+
+def metrics_services(stack: StackSettings) -> list[Service]:
+    """Prometheus and the Pushgateway Flink pushes to, from Debian's packages (`make setup`)."""
+    return [
+        Service(
+            name="pushgateway",
+            command=[
+                "/usr/bin/prometheus-pushgateway",
+                f"--web.listen-address=127.0.0.1:{stack.pushgateway_port}",
+                "--log.level=warn",
+            ],
+            ready=readiness.pushgateway_ready,
+            endpoint=f"http://127.0.0.1:{stack.pushgateway_port} (Flink pushes its metrics here)",
+            stop_wait=10,
+            stage=0,
+            port=stack.pushgateway_port,
+        ),
+        Service(
+            name="prometheus",
+            command=[
+                "/usr/bin/prometheus",
+                f"--config.file={stack.conf_dir / 'prometheus' / 'prometheus.yml'}",
+                f"--storage.tsdb.path={stack.run_dir / 'prometheus'}",
+                f"--storage.tsdb.retention.time={stack.prometheus_retention_time}",
+                f"--storage.tsdb.retention.size={stack.prometheus_retention_size}",
+                f"--web.listen-address=127.0.0.1:{stack.prometheus_port}",
+                # The Debian package's defaults point at /usr/share; the UI is built in.
+                "--web.console.templates=/usr/share/prometheus/consoles",
+                "--web.console.libraries=/usr/share/prometheus/console_libraries",
+                "--log.level=warn",
+            ],
+            ready=readiness.prometheus_ready,
+            endpoint=f"http://127.0.0.1:{stack.prometheus_port} (UI, alerts: `make prom`)",
+            stop_wait=15,
+            stage=0,
+            port=stack.prometheus_port,
+        ),
     ]
 
 
@@ -267,26 +325,59 @@ def project_services(stack: StackSettings) -> list[Service]:
             ready=readiness.worker_ready,
             endpoint=(
                 "Temporal worker: enrichment and payment-recovery workflows; "
-                f"metrics http://127.0.0.1:{WORKER_METRICS_PORT}/metrics"
+                f"metrics http://127.0.0.1:{stack.worker_metrics_port}/metrics"
             ),
             environment={
                 "WORKFLOWS_INFERENCE_URL": f"http://127.0.0.1:{stack.inference_port}",
                 "WORKFLOWS_RECOVERY_DELAY_SCALE": os.environ.get(
                     "WORKFLOWS_RECOVERY_DELAY_SCALE", str(stack.recovery_delay_scale)
                 ),
-                "WORKFLOWS_METRICS_PORT": str(WORKER_METRICS_PORT),
+                "WORKFLOWS_METRICS_PORT": str(stack.worker_metrics_port),
             },
             stage=2,
             stop_wait=15,
-            port=WORKER_METRICS_PORT,
+            port=stack.worker_metrics_port,
         ),
         Service(
             name="bridge",
             command=[python, "-m", "workflows.bridge"],
             ready=readiness.bridge_ready,
-            endpoint=f"{NORMALIZED} -> Temporal enrichment workflows",
+            endpoint=(
+                f"{NORMALIZED} -> Temporal enrichment workflows; "
+                f"metrics http://127.0.0.1:{stack.bridge_metrics_port}/metrics"
+            ),
+            environment={"WORKFLOWS_BRIDGE_METRICS_PORT": str(stack.bridge_metrics_port)},
             stage=2,
             stop_wait=15,
+            port=stack.bridge_metrics_port,
+        ),
+        Service(
+            name="exporter",
+            command=[python, "-m", "observability.exporter"],
+            ready=readiness.exporter_ready,
+            endpoint=(
+                f"http://127.0.0.1:{stack.exporter_port}/metrics "
+                "(Kafka offsets and lag, Iceberg table rows)"
+            ),
+            environment={"EXPORTER_PORT": str(stack.exporter_port)},
+            stage=2,
+            stop_wait=10,
+            port=stack.exporter_port,
+        ),
+        Service(
+            name="console",
+            command=[python, "-m", "observability.console"],
+            ready=readiness.console_ready,
+            endpoint=f"http://127.0.0.1:{stack.console_port} (the pipeline at a glance)",
+            environment={
+                "CONSOLE_PORT": str(stack.console_port),
+                "CONSOLE_PROMETHEUS_URL": f"http://127.0.0.1:{stack.prometheus_port}",
+                "CONSOLE_FLINK_URL": f"http://127.0.0.1:{stack.flink_rest_port}",
+                "CONSOLE_TEMPORAL_UI_URL": f"http://127.0.0.1:{stack.temporal_ui_port}",
+            },
+            stage=2,
+            stop_wait=10,
+            port=stack.console_port,
         ),
     ]
 

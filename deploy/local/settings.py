@@ -26,6 +26,8 @@ class StackSettings(BaseSettings):
     # The same variable deploy/local/setup.sh installs into.
     cache_dir: Path = Field(default_factory=cache_dir, validation_alias="PAYSTREAM_CACHE")
     trino_version: str = "476"
+    # The version deploy/local/jvm/pom.xml resolves.
+    jmx_exporter_version: str = "1.0.1"
 
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
@@ -37,6 +39,20 @@ class StackSettings(BaseSettings):
     temporal_ui_port: int = 8233
     gateway_port: int = 8000
     inference_port: int = 8001
+    # Prometheus and what it scrapes, every one on 127.0.0.1.
+    prometheus_port: int = 9090
+    # Flink pushes its metrics here (its scrape endpoint would listen on every interface).
+    pushgateway_port: int = 9091
+    kafka_metrics_port: int = 9404
+    worker_metrics_port: int = 9464
+    bridge_metrics_port: int = 9465
+    temporal_metrics_port: int = 9466
+    exporter_port: int = 9467
+    console_port: int = 8090
+    prometheus_scrape_seconds: int = Field(default=5, ge=1)
+    # Prometheus keeps this much history (whichever bound is met first).
+    prometheus_retention_time: str = "3d"
+    prometheus_retention_size: str = "1GB"
     # Flink's ZooKeeper HA services: a JobManager that dies comes back (supervisord) and
     # recovers its jobs from their latest checkpoint by itself. Off: the JobManager forgets
     # its jobs when it dies, and `make submit` resumes them.
@@ -100,6 +116,12 @@ class StackSettings(BaseSettings):
     @property
     def trino_cli(self) -> Path:
         return self.cache_dir / "jvm" / "trino" / f"trino-cli-{self.trino_version}-executable.jar"
+
+    @property
+    def jmx_exporter_jar(self) -> Path:
+        """Prometheus's JMX exporter agent for Kafka (deploy/local/jvm/pom.xml, `make setup`)."""
+        name = f"jmx_prometheus_javaagent-{self.jmx_exporter_version}.jar"
+        return self.cache_dir / "jvm" / "prometheus" / name
 
     @property
     def kafka_classpath(self) -> str:

@@ -41,6 +41,12 @@ system_packages() {
   command -v unzip >/dev/null || pkgs+=(unzip)
   # kcat: the toolbox's Kafka console (make topics-list, consume, produce).
   command -v kcat >/dev/null || pkgs+=(kcat)
+  # Prometheus and its Pushgateway (Flink pushes there); promtool checks the rules in tests.
+  [[ -x /usr/bin/prometheus ]] || pkgs+=(prometheus)
+  [[ -x /usr/bin/prometheus-pushgateway ]] || pkgs+=(prometheus-pushgateway)
+  # The console's browser test: headless Chromium driven through chromedriver (Selenium).
+  [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)
+  [[ -x /usr/bin/chromedriver ]] || pkgs+=(chromium-driver)
   [[ ${#pkgs[@]} -eq 0 ]] || apt_install "${pkgs[@]}"
 }
 
@@ -64,7 +70,7 @@ venv() {  # venv <dir> <extras> <constraints>
 jvm_artifacts() {
   local pom="$ROOT/deploy/local/jvm/pom.xml" fp
   fp="$(fingerprint "$pom")"
-  for set in flink-lib flink-opt kafka trino zookeeper; do
+  for set in flink-lib flink-opt kafka trino zookeeper prometheus; do
     if ! is_current "$CACHE/stamps/jvm-$set" "$fp" || [[ ! -d "$CACHE/jvm/$set" ]]; then
       step "resolving JVM artifacts: $set (Maven Central)"
       rm -rf "$CACHE/jvm/$set"

@@ -12,6 +12,7 @@ Usage: `python -m deploy.local.toolbox <command> [options]`, one command per mak
   psql [args]                     psql on the catalog database as its owner role
   dbt-docs [--port P]             dbt docs generate, then serve on 127.0.0.1
   freshness                       dbt source freshness
+  open --ui prometheus|console    the UI's address once it answers, opened in a browser if any
 
 Kafka is reached with kcat (Debian's package, `make setup`); consumer lag needs the group
 offsets, which kcat cannot read, so `lag` uses the librdkafka admin API the project's
@@ -34,6 +35,7 @@ from contracts.topics import TOPIC_NAMES
 from deploy.local.settings import StackSettings
 from deploy.local.stack import supervisorctl_command
 from lakehouse.settings import LakehouseSettings
+from observability.kafka_offsets import KafkaOffsets, PartitionLag
 from streaming.settings import KafkaSettings
 
 DBT_DOCS_PORT = 8085
@@ -167,19 +169,6 @@ def freshness_command(stack: StackSettings) -> Command:
 # -- lag and savepoints (read the platform directly) -------------------------------------
 
 
-@dataclass(frozen=True)
-class PartitionLag:
-    group: str
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-
-    @property
-    def lag(self) -> int | None:
-        return None if self.committed is None or self.committed < 0 else self.end - self.committed
-
-
 def flink_consumer_groups() -> dict[str, str]:
     """Job name by consumer group, for each Flink job that reads Kafka: its source commits
     the offsets to that group on every checkpoint."""
@@ -198,27 +187,11 @@ def flink_consumer_groups() -> dict[str, str]:
 
 
 def consumer_lag(kafka: KafkaSettings) -> list[PartitionLag]:
-    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions
-    from confluent_kafka.admin import AdminClient
-
-    config: dict[str, str | int | float | bool] = {"bootstrap.servers": kafka.bootstrap_servers}
-    admin = AdminClient(config)
-    listed = admin.list_consumer_groups(request_timeout=KAFKA_TIMEOUT_SECONDS).result()
-    groups = sorted(g.group_id for g in listed.valid)
-    # Reads the end offsets only; never joins a group or commits.
-    consumer = Consumer(config | {"group.id": "paystream-toolbox-lag", "enable.auto.commit": False})
-    rows: list[PartitionLag] = []
+    offsets = KafkaOffsets(kafka.bootstrap_servers, "paystream-toolbox-lag")
     try:
-        for group in groups:
-            future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
-            for tp in sorted(
-                future.result().topic_partitions, key=lambda t: (t.topic, t.partition)
-            ):
-                _, end = consumer.get_watermark_offsets(tp, timeout=KAFKA_TIMEOUT_SECONDS)
-                rows.append(PartitionLag(group, tp.topic, tp.partition, tp.offset, end))
+        return offsets.group_lag()
     finally:
-        consumer.close()
-    return rows
+        offsets.close()
 
 
 LAG_HEADER = ("GROUP", "FLINK JOB", "TOPIC", "PART", "COMMITTED", "END", "LAG")
@@ -309,6 +282,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("psql")
     sub.add_parser("dbt-docs").add_argument("--port", type=int, default=DBT_DOCS_PORT)
     sub.add_parser("freshness")
+    opened = sub.add_parser("open")
+    opened.add_argument("--ui", choices=sorted(UIS), required=True)
     return p
 
 
@@ -346,6 +321,26 @@ def build(
     return []
 
 
+# The platform's web UIs `open` knows: its address and the path that answers when it is up.
+UIS = {"prometheus": ("prometheus_port", "/-/ready"), "console": ("console_port", "/healthz")}
+
+
+def open_ui(stack: StackSettings, ui: str) -> str:
+    """The UI's address, once it answers; opened in a browser when this machine has one."""
+    import webbrowser
+
+    from deploy.local.readiness import NotReady, http_ok
+
+    port_setting, probe = UIS[ui]
+    url = f"http://127.0.0.1:{getattr(stack, port_setting)}"
+    try:
+        http_ok(url + probe)
+    except NotReady as exc:
+        raise ToolboxError(f"{ui} does not answer at {url} ({exc}): is the platform up?") from exc
+    webbrowser.open(url)
+    return f"{ui}: {url}"
+
+
 def run(command: Command) -> int:
     return subprocess.run(command.argv, env=command.env, cwd=command.cwd, check=False).returncode
 
@@ -379,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "savepoints":
             print(savepoints_report(stack))
+            return 0
+        if args.command == "open":
+            print(open_ui(stack, args.ui))
             return 0
         for command in build(args, stack, lakehouse, kafka):
             if code := run(command):

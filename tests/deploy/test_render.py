@@ -109,6 +109,10 @@ def test_supervisord_starts_nothing_by_itself_and_stops_whole_process_groups(sta
         "gateway",
         "worker",
         "bridge",
+        "pushgateway",
+        "prometheus",
+        "exporter",
+        "console",
     }
     for program in programs:
         section = parser[program]
@@ -126,6 +130,27 @@ def test_project_services_start_after_the_infrastructure_they_use(stack: StackSe
     by_name = {s.name: s for s in services(stack, LakehouseSettings())}
     assert by_name["postgres"].stage < by_name["kafka"].stage
     infrastructure = ("kafka", "flink-jobmanager", "trino", "temporal")
-    for name in ("inference", "gateway", "worker", "bridge"):
+    for name in ("inference", "gateway", "worker", "bridge", "exporter", "console"):
         assert all(by_name[name].stage > by_name[i].stage for i in infrastructure), name
     assert by_name["gateway"].port == stack.gateway_port
+
+
+def test_every_process_exports_its_metrics_on_loopback(rendered: Path, stack: StackSettings):
+    by_name = {s.name: s for s in services(stack, LakehouseSettings())}
+    config = yaml.safe_load((rendered / "flink" / "config.yaml").read_text())
+    push = config["metrics"]["reporter"]["promgateway"]
+    assert push["hostUrl"] == f"http://127.0.0.1:{stack.pushgateway_port}"
+    assert push["randomJobNameSuffix"] is False
+    # Each Flink process pushes under its own name, so a restart replaces its series.
+    for name in ("flink-jobmanager", "flink-taskmanager"):
+        assert f"metrics.reporter.promgateway.jobName={name}" in by_name[name].command
+    agent = next(a for a in by_name["kafka"].command if a.startswith("-javaagent:"))
+    assert f"=127.0.0.1:{stack.kafka_metrics_port}:" in agent
+    assert (rendered / "kafka" / "jmx-exporter.yml").is_file()
+    temporal = by_name["temporal"].command
+    assert temporal[temporal.index("--metrics-port") + 1] == str(stack.temporal_metrics_port)
+    prometheus = " ".join(by_name["prometheus"].command)
+    assert f"--web.listen-address=127.0.0.1:{stack.prometheus_port}" in prometheus
+    assert f"--storage.tsdb.retention.size={stack.prometheus_retention_size}" in prometheus
+    scrape = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
+    assert (rendered / "prometheus" / scrape["rule_files"][0]).is_file()

@@ -94,3 +94,18 @@ def test_a_batch_read_again_after_a_lost_commit_is_enriched_once(stream: SideStr
     # start found its workflow instead of enriching offsets 0-7 in a new one.
     assert ids == [f"{prefix}-0-2", f"{prefix}-3-7"]
     assert {c[0]["workflow_id"] for c in by_event.values()} == set(ids)
+
+    # Its metrics tell the same story: two batches committed, three starts acknowledged
+    # (the first batch's twice), one outage, and a lag gauge for the partition it read.
+    registry = bridge.metrics.registry
+    assert registry.get_sample_value("bridge_batches_total") == 2
+    starts = sum(
+        registry.get_sample_value("bridge_workflow_starts_total", {"outcome": o}) or 0
+        for o in ("started", "already_completed")
+    )
+    assert starts == 3
+    assert registry.get_sample_value("bridge_outages_total") == 1
+    lag = registry.get_sample_value(
+        "bridge_consumer_lag", {"topic": stream.source_topic, "partition": str(partition)}
+    )
+    assert lag is not None and lag >= 0

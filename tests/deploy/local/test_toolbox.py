@@ -11,9 +11,10 @@ import pytest
 from contracts.paths import DBT_PROJECT_DIR
 from contracts.topics import ENRICHED, NORMALIZED, STRIPE_RAW, TOPIC_NAMES
 from deploy.local import toolbox
-from deploy.local.toolbox import PartitionLag, ToolboxError
+from deploy.local.toolbox import ToolboxError
 from flink_jobs.registry import JOBS
 from lakehouse.settings import LakehouseSettings
+from observability.kafka_offsets import PartitionLag
 from streaming.settings import KafkaSettings
 
 SERVICES = ["postgres", "kafka", "flink-jobmanager", "gateway"]
