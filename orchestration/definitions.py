@@ -1,10 +1,13 @@
 """Dagster for the analytics layer: `dagster dev -m orchestration.definitions` (`make
 dagster`). Only wiring: settings -> resources -> definitions.
 
-- assets: every dbt model, seed and snapshot (dbt tests become asset checks);
-- checks: quarantine rate per table (ERROR) and bronze freshness (WARN) on staging models;
+- assets: every dbt model, seed and snapshot (dbt tests become asset checks); the
+  monitoring assets (pipeline health, workflow metrics from Prometheus; payment success
+  from Trino), whose checks fail where the alert rules fire;
+- checks: quarantine rate per table (ERROR) on staging models; `dbt source freshness` on
+  each source that declares one (WARN past warn_after, ERROR past error_after);
 - jobs and schedules: silver (dbt tag:silver) hourly, gold (tag:gold) daily, Iceberg
-  maintenance nightly.
+  maintenance nightly, monitoring every 5 minutes.
 """
 
 from __future__ import annotations
@@ -20,18 +23,25 @@ from dagster import (
 from dagster_dbt import build_dbt_asset_selection, get_asset_key_for_model
 
 from lakehouse.settings import LakehouseSettings
+from observability.thresholds import AlertThresholds
 from orchestration.dbt_project import build_dbt_assets, dbt_cli, load_dbt_project
-from orchestration.freshness import build_freshness_checks
+from orchestration.freshness import build_source_freshness_check
 from orchestration.maintenance import iceberg_maintenance
+from orchestration.payment_success import payment_success
+from orchestration.pipeline_health import pipeline_health
 from orchestration.quarantine import build_quarantine_checks
 from orchestration.resources import (
-    FreshnessThresholds,
+    AlertThresholdsResource,
     MaintenanceConfig,
+    PrometheusResource,
     QuarantineThresholds,
     TrinoResource,
 )
+from orchestration.settings import OrchestrationSettings
+from orchestration.workflow_metrics import workflow_metrics
 
 lakehouse = LakehouseSettings()
+orchestration = OrchestrationSettings()
 dbt_project = load_dbt_project()
 dbt_models = build_dbt_assets(dbt_project)
 
@@ -41,9 +51,11 @@ def dbt_asset_key(model: str) -> AssetKey:
 
 
 quarantine_checks = build_quarantine_checks(dbt_asset_key)
-freshness_checks = build_freshness_checks(dbt_asset_key)
+freshness_checks = [build_source_freshness_check(dbt_project)]
+monitoring_assets = [pipeline_health, workflow_metrics, payment_success]
 
-# The checks of the streaming tables run with the staging models they are attached to.
+# The streaming tables' checks (quarantine rate on the staging models, freshness on the
+# dbt sources) run with the silver models.
 silver_selection = build_dbt_asset_selection(
     [dbt_models], dbt_select="tag:silver"
 ) | AssetSelection.checks(*quarantine_checks, *freshness_checks)
@@ -63,11 +75,18 @@ checks_job = define_asset_job(
     selection=AssetSelection.checks(*quarantine_checks, *freshness_checks),
     description="Quarantine rate and freshness of the streaming jobs' tables, on their own.",
 )
+# The assets' own checks (lag, quarantine share, no data, back-pressure) run with them.
+monitoring_job = define_asset_job(
+    "monitoring",
+    selection=AssetSelection.assets(*monitoring_assets),
+    description="Pipeline health and workflow metrics from Prometheus, payment success "
+    "from Trino, and the checks of the alert rules' thresholds.",
+)
 
 defs = Definitions(
-    assets=[dbt_models],
+    assets=[dbt_models, *monitoring_assets],
     asset_checks=[*quarantine_checks, *freshness_checks],
-    jobs=[silver_job, gold_job, checks_job, iceberg_maintenance],
+    jobs=[silver_job, gold_job, checks_job, iceberg_maintenance, monitoring_job],
     schedules=[
         ScheduleDefinition(
             job=silver_job, cron_schedule="5 * * * *", default_status=DefaultScheduleStatus.RUNNING
@@ -78,6 +97,11 @@ defs = Definitions(
         ScheduleDefinition(
             job=iceberg_maintenance,
             cron_schedule="0 3 * * *",
+            default_status=DefaultScheduleStatus.RUNNING,
+        ),
+        ScheduleDefinition(
+            job=monitoring_job,
+            cron_schedule="*/5 * * * *",
             default_status=DefaultScheduleStatus.RUNNING,
         ),
     ],
@@ -91,7 +115,8 @@ defs = Definitions(
             source_schema=lakehouse.namespace,
         ),
         "quarantine_thresholds": QuarantineThresholds(),
-        "freshness_thresholds": FreshnessThresholds(),
+        "prometheus": PrometheusResource(url=orchestration.prometheus_url),
+        "alert_thresholds": AlertThresholdsResource.from_settings(AlertThresholds()),
         "maintenance": MaintenanceConfig(
             # The streaming tables and the dbt layers built on them (dbt/profiles.yml).
             namespaces=[

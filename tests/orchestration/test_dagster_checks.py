@@ -1,5 +1,6 @@
-"""Dagster on the real platform: the dbt assets materialise in-process against Trino, and
-the quarantine-rate check of a table fails once a burst of bad data lands in its quarantine
+"""Dagster on the real platform: the dbt assets materialise in-process against Trino, the
+freshness checks are `dbt source freshness` on the test's own namespace, and the
+quarantine-rate check of a table fails once a burst of bad data lands in its quarantine
 table (thresholds lowered through the resource, as an operator would configure them)."""
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from dagster import AssetSelection, materialize
+from dagster import AssetCheckSeverity, AssetSelection, materialize
 from dagster_dbt import build_dbt_asset_selection, get_asset_key_for_model
 
 from lakehouse.tables import ensure_tables
 from orchestration.dbt_project import build_dbt_assets, dbt_cli, load_dbt_project
-from orchestration.freshness import build_freshness_checks
+from orchestration.freshness import build_source_freshness_check
 from orchestration.quarantine import build_quarantine_checks
-from orchestration.resources import FreshnessThresholds, QuarantineThresholds, TrinoResource
+from orchestration.resources import QuarantineThresholds, TrinoResource
 from tests.dbt.lakehouse_io import drop_dbt_schemas, insert_rows
 
 pytestmark = pytest.mark.integration
@@ -66,6 +67,15 @@ def evaluations(result) -> dict[str, bool]:
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
+def freshness(result) -> dict[str, tuple[bool, AssetCheckSeverity]]:
+    """Source table -> (passed, severity) of its freshness check."""
+    return {
+        e.asset_key.path[-1]: (e.passed, e.severity)
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "source_freshness"
+    }
+
+
 def test_dbt_assets_and_a_quarantine_burst_failing_its_check(
     source_namespace, lakehouse_settings, trino_rows
 ):
@@ -80,7 +90,7 @@ def test_dbt_assets_and_a_quarantine_burst_failing_its_check(
         return get_asset_key_for_model([dbt_models], model)
 
     quarantine_checks = build_quarantine_checks(key_of)
-    freshness_checks = build_freshness_checks(key_of)
+    freshness_checks = [build_source_freshness_check(project)]
     resources = {
         "dbt": dbt_cli(project),
         "trino": TrinoResource(
@@ -91,7 +101,6 @@ def test_dbt_assets_and_a_quarantine_burst_failing_its_check(
             source_schema=ns,
         ),
         "quarantine_thresholds": THRESHOLDS,
-        "freshness_thresholds": FreshnessThresholds(max_lag_minutes=30),
     }
     everything = [dbt_models, *quarantine_checks, *freshness_checks]
 
@@ -110,8 +119,9 @@ def test_dbt_assets_and_a_quarantine_burst_failing_its_check(
     assert trino_rows(f"SELECT count(*) FROM {ns}_silver.stg_charges") == [(10,)]
     before = evaluations(silver)
     assert before["quarantine_rate_payment_charges"] is True  # 2 of 12
-    assert before["freshness_payment_charges"] is True
-    assert before["freshness_payment_refunds"] is False  # nothing ever arrived
+    fresh = freshness(silver)
+    assert fresh["payment_charges"][0] is True  # ingested just now
+    assert fresh["payment_refunds"] == (False, AssetCheckSeverity.ERROR)  # nothing ever arrived
     assert before["not_null_stg_charges_customer_id"] is True  # a dbt test, as a check
 
     # A producer starts sending garbage: 30 quarantined charges within the hour.
