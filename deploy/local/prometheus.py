@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.events import EVENT_TYPES
-from contracts.topics import ENRICHED, WEBHOOK_RAW_TOPICS
 from deploy.local.settings import StackSettings
 from gateway.metrics import Outcome
 from lakehouse.settings import LakehouseSettings
@@ -27,12 +25,6 @@ SLOW_SCRAPE_SECONDS = {"exporter": 10, "trino": 15}
 TRINO_KEPT_SERIES = "trino_execution_name_QueryManager_.*"
 # What a webhook gateway answers when it could not take a webhook (the provider retries).
 GATEWAY_UNAVAILABLE = (Outcome.UNAVAILABLE, Outcome.OVERLOADED, Outcome.NOT_CONFIGURED)
-# Each pipeline's input topics: they grow while its tables should.
-PIPELINE_INPUTS: dict[Pipeline, tuple[str, ...]] = {
-    Pipeline.VALIDATION: tuple(t.topic for t in EVENT_TYPES),
-    Pipeline.NORMALIZATION: tuple(WEBHOOK_RAW_TOPICS.values()),
-    Pipeline.ENRICHMENT: (ENRICHED,),
-}
 
 
 def scrape_targets(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[str, str]:
@@ -137,7 +129,7 @@ def _alert(
 
 def no_data_expr(pipeline: Pipeline, window: str) -> str:
     """The pipeline's input topics grew in the window, and none of its tables did."""
-    topics = _regex(PIPELINE_INPUTS[pipeline])
+    topics = _regex(series.PIPELINE_INPUTS[pipeline])
     return (
         f'sum(increase({series.TOPIC_END_OFFSET}{{topic=~"{topics}"}}[{window}])) > 0 '
         f'and on() sum(increase({series.TABLE_ROWS}{{pipeline="{pipeline}"}}[{window}])) == 0'
