@@ -264,6 +264,7 @@ def loopback_probe(port: int, path: str) -> dict[str, Any]:
 
 
 WORKER_METRICS_PORT = 9464
+BRIDGE_METRICS_PORT = 9465
 
 
 def services() -> tuple[Service, ...]:
@@ -318,11 +319,11 @@ def services() -> tuple[Service, ...]:
             None,
             {
                 env_name(WorkflowSettings, "temporal_address"): "temporal-frontend:7233",
+                env_name(WorkflowSettings, "bridge_metrics_port"): str(BRIDGE_METRICS_PORT),
                 kafka: KAFKA_BOOTSTRAP,
             },
             ("workflows",),
-            # The bridge serves no endpoint yet: a crash ends the process, which restarts.
-            None,
+            loopback_probe(BRIDGE_METRICS_PORT, "/metrics"),
             None,
         ),
     )
