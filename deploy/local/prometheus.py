@@ -231,9 +231,8 @@ def alert_rules(thresholds: AlertThresholds) -> list[dict[str, Any]]:
 
 
 def rules_file(thresholds: AlertThresholds) -> dict[str, Any]:
+    # One group: its rules are evaluated in order, so each alert sees the recording rules'
+    # values of the same evaluation (two groups run independently, a step apart).
     return {
-        "groups": [
-            {"name": "paystream-recording", "rules": recording_rules()},
-            {"name": "paystream-alerts", "rules": alert_rules(thresholds)},
-        ]
+        "groups": [{"name": "paystream", "rules": [*recording_rules(), *alert_rules(thresholds)]}]
     }
