@@ -15,8 +15,8 @@ from observability.prometheus import PrometheusClient
 # A window is read at least this finely (the platform scrapes and evaluates every 5 s).
 MAX_STEP_SECONDS = 15.0
 
-# A series' value at each instant of a window, oldest first; None where it had none
-# (absent, or NaN: a ratio of nothing).
+# A series' value at each instant of a window, oldest first; None where it was absent,
+# NaN where it was a ratio of nothing.
 Trend = list[float | None]
 
 
@@ -53,7 +53,7 @@ def trends(client: PrometheusClient, promql: str, window: Window, label: str) ->
         values: Trend = [None] * window.size
         for at, value in series.points:
             index = round((at - window.start) / window.step)
-            if 0 <= index < window.size and not math.isnan(value):
+            if 0 <= index < window.size:
                 values[index] = value
         found[series.labels.get(label, "")] = values
     return found
@@ -63,10 +63,7 @@ def instant(
     client: PrometheusClient, promql: str, end: float, label: str
 ) -> dict[str, float | None]:
     """Each series of `promql` at `end`, by its value of `label`."""
-    return {
-        key: trend[-1]
-        for key, trend in trends(client, promql, Window.ending_at(end, 0), label).items()
-    }
+    return latest(trends(client, promql, Window.ending_at(end, 0), label))
 
 
 def total(client: PrometheusClient, promql: str, end: float) -> float | None:
@@ -74,10 +71,21 @@ def total(client: PrometheusClient, promql: str, end: float) -> float | None:
     return instant(client, promql, end, label="").get("")
 
 
+def _number(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
 def held(trend: Trend, condition: Callable[[float], bool]) -> bool:
     """The condition held at every instant of the window (an alert's `for`)."""
-    return bool(trend) and all(value is not None and condition(value) for value in trend)
+    values = [_number(value) for value in trend]
+    return bool(values) and all(value is not None and condition(value) for value in values)
 
 
 def latest(trends_by_key: dict[str, Trend]) -> dict[str, float | None]:
-    return {key: trend[-1] if trend else None for key, trend in trends_by_key.items()}
+    """Each series' value at the window's end (None for NaN), as an instant query there
+    answers: a series absent at the end (a job that stopped) is left out."""
+    return {
+        key: _number(trend[-1])
+        for key, trend in trends_by_key.items()
+        if trend and trend[-1] is not None
+    }

@@ -28,19 +28,21 @@ GATEWAY_UNAVAILABLE = (Outcome.UNAVAILABLE, Outcome.OVERLOADED, Outcome.NOT_CONF
 
 
 def scrape_targets(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[str, str]:
-    """Job name (the service) -> host:port of its /metrics."""
-    return {
-        "prometheus": f"127.0.0.1:{stack.prometheus_port}",
-        "pushgateway": f"127.0.0.1:{stack.pushgateway_port}",
-        "kafka": f"127.0.0.1:{stack.kafka_metrics_port}",
-        "trino": f"{lakehouse.trino_host}:{lakehouse.trino_port}",
-        "temporal": f"127.0.0.1:{stack.temporal_metrics_port}",
-        "gateway": f"127.0.0.1:{stack.gateway_port}",
-        "inference": f"127.0.0.1:{stack.inference_port}",
-        "worker": f"127.0.0.1:{stack.worker_metrics_port}",
-        "bridge": f"127.0.0.1:{stack.bridge_metrics_port}",
-        "exporter": f"127.0.0.1:{stack.exporter_port}",
+    """Job name (the service) -> host:port of its /metrics; a port set to 0 is not served."""
+    ports = {
+        "prometheus": stack.prometheus_port,
+        "pushgateway": stack.pushgateway_port,
+        "kafka": stack.kafka_metrics_port,
+        "temporal": stack.temporal_metrics_port,
+        "gateway": stack.gateway_port,
+        "inference": stack.inference_port,
+        "worker": stack.worker_metrics_port,
+        "bridge": stack.bridge_metrics_port,
+        "exporter": stack.exporter_port,
     }
+    targets = {job: f"127.0.0.1:{port}" for job, port in ports.items() if port}
+    targets["trino"] = f"{lakehouse.trino_host}:{lakehouse.trino_port}"
+    return targets
 
 
 def prometheus_config(stack: StackSettings, lakehouse: LakehouseSettings) -> dict[str, Any]:

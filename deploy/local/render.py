@@ -46,10 +46,13 @@ def render_template(source: Path, target: Path, values: dict[str, str]) -> None:
 
 
 def flink_config(stack: StackSettings, values: dict[str, str]) -> str:
-    """Flink's config.yaml, with the HA section when HA is on (its keys are new to it)."""
+    """Flink's config.yaml, with the HA section when HA is on (its keys are new to it) and
+    the metrics reporter when there is a Pushgateway to push to."""
     parts = [TEMPLATES / "flink-config.yaml"]
     if stack.flink_ha:
         parts.append(TEMPLATES / "flink-ha.yaml")
+    if stack.pushgateway_port:
+        parts.append(TEMPLATES / "flink-metrics.yaml")
     return "\n".join(render_sql(part.read_text(), values) for part in parts)
 
 

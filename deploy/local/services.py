@@ -113,9 +113,7 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
                 f"-Xmx{stack.kafka_heap}",
                 "-XX:+UseG1GC",
                 f"-Dlog4j2.configurationFile={conf / 'kafka' / 'log4j2.properties'}",
-                # Prometheus's JMX exporter, serving the broker's MBeans on loopback.
-                f"-javaagent:{stack.jmx_exporter_jar}=127.0.0.1:{stack.kafka_metrics_port}:"
-                f"{conf / 'kafka' / 'jmx-exporter.yml'}",
+                *kafka_metrics_agent(stack),
                 "-cp",
                 stack.kafka_classpath,
                 "kafka.Kafka",
@@ -188,8 +186,11 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
                 "--sqlite-pragma",
                 "synchronous=normal",
                 # Its Prometheus metrics, on the same loopback address as the server.
-                "--metrics-port",
-                str(stack.temporal_metrics_port),
+                *(
+                    ["--metrics-port", str(stack.temporal_metrics_port)]
+                    if stack.temporal_metrics_port
+                    else []
+                ),
                 "--log-level",
                 "warn",
             ],
@@ -198,6 +199,14 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
         ),
         *project_services(stack),
     ]
+
+
+def kafka_metrics_agent(stack: StackSettings) -> list[str]:
+    """Prometheus's JMX exporter in the broker, serving its MBeans on loopback."""
+    if not stack.kafka_metrics_port:
+        return []
+    config = stack.conf_dir / "kafka" / "jmx-exporter.yml"
+    return [f"-javaagent:{stack.jmx_exporter_jar}=127.0.0.1:{stack.kafka_metrics_port}:{config}"]
 
 
 def flink_metrics_job(service: str) -> list[str]:

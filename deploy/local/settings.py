@@ -42,6 +42,8 @@ class StackSettings(BaseSettings):
     # Prometheus and what it scrapes, every one on 127.0.0.1.
     prometheus_port: int = 9090
     # Flink pushes its metrics here (its scrape endpoint would listen on every interface).
+    # 0 turns Flink's reporter off, as 0 does Kafka's and Temporal's metrics endpoints: a
+    # test's private broker, dev server or cluster must not take or overwrite the platform's.
     pushgateway_port: int = 9091
     kafka_metrics_port: int = 9404
     worker_metrics_port: int = 9464

@@ -143,6 +143,7 @@ def cluster(tmp_path: Path) -> Iterator[PrivateCluster]:
     stack = StackSettings(
         run_dir=tmp_path / "run",
         flink_ha=True,
+        pushgateway_port=0,  # pushing as flink-jobmanager would overwrite the platform's
         zookeeper_port=free_port(),
         flink_rest_port=free_port(),
         flink_rpc_port=free_port(),

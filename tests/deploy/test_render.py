@@ -154,3 +154,17 @@ def test_every_process_exports_its_metrics_on_loopback(rendered: Path, stack: St
     assert f"--storage.tsdb.retention.size={stack.prometheus_retention_size}" in prometheus
     scrape = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
     assert (rendered / "prometheus" / scrape["rule_files"][0]).is_file()
+
+
+def test_a_metrics_port_of_0_turns_that_endpoint_off(tmp_path: Path):
+    # What a test's private broker, dev server or Flink cluster uses: none of them may take
+    # the platform's metrics ports or push over the platform's Flink series.
+    stack = StackSettings(
+        run_dir=tmp_path / "run", kafka_metrics_port=0, temporal_metrics_port=0, pushgateway_port=0
+    )
+    render_all(stack, LakehouseSettings(warehouse=(stack.run_dir / "wh").as_uri()))
+    by_name = {s.name: s for s in services(stack, LakehouseSettings())}
+    assert not any(a.startswith("-javaagent:") for a in by_name["kafka"].command)
+    assert "--metrics-port" not in by_name["temporal"].command
+    config = yaml.safe_load((stack.conf_dir / "flink" / "config.yaml").read_text())
+    assert "metrics" not in config

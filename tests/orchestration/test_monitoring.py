@@ -42,7 +42,7 @@ from orchestration.pipeline_health import (
     pipeline_rows_promql,
     read_pipeline_health,
 )
-from orchestration.promql import Window, held, trends
+from orchestration.promql import Window, held, latest, trends
 from orchestration.resources import AlertThresholdsResource, PrometheusResource, TrinoResource
 from orchestration.workflow_metrics import (
     completed_promql,
@@ -176,16 +176,25 @@ def test_a_window_covers_the_alerts_for_duration_at_most_15_s_apart():
     assert Window.ending_at(END, 0).size == 1
 
 
-def test_trends_place_each_point_at_its_instant_and_read_nan_as_nothing():
+def test_trends_place_each_point_at_its_instant_and_keep_gaps_and_nan_apart():
     window = Window.ending_at(END, 60)
     fake = FakePrometheus({"q": [({"job": "a"}, [1.0, None, math.nan, 4.0, 5.0]), ({}, 7.0)]})
     found = trends(fake.client(), "q", window, label="job")
-    assert found == {"a": [1.0, None, None, 4.0, 5.0], "": [7.0] * 5}
+    assert found[""] == [7.0] * 5
+    a = found["a"]
+    assert a[:2] == [1.0, None] and a[2] is not None and math.isnan(a[2]) and a[3:] == [4.0, 5.0]
+
+
+def test_latest_reads_as_an_instant_query_at_the_end():
+    # NaN (a ratio of nothing) is None; a series gone before the end is left out.
+    trends_by_key = {"ratio": [0.5, math.nan], "stopped": [3.0, None], "up": [1.0, 2.0]}
+    assert latest(trends_by_key) == {"ratio": None, "up": 2.0}
 
 
 def test_held_means_at_every_instant():
     assert held([3, 4, 5], lambda v: v > 2)
     assert not held([3, None, 5], lambda v: v > 2)  # a gap: not throughout
+    assert not held([3, math.nan, 5], lambda v: v > 2)  # a ratio of nothing: neither
     assert not held([2, 4, 5], lambda v: v > 2)
     assert not held([], lambda v: v > 2)
 

