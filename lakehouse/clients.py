@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import trino.dbapi
 from pyiceberg.catalog.sql import SqlCatalog
 
@@ -34,3 +36,14 @@ def trino_connection(
         catalog=settings.catalog_name,
         schema=schema or settings.namespace,
     )
+
+
+def trino_rows(settings: LakehouseSettings, sql: str) -> list[tuple[Any, ...]]:
+    """Every row of one query, on a connection of its own (closed after it)."""
+    connection = trino_connection(settings)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()

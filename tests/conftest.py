@@ -21,7 +21,8 @@ from deploy.local.clients import flink_sql_command
 from deploy.local.readiness import NotReady, flink_ready, trino_ready
 from deploy.local.settings import StackSettings
 from flink_jobs.job import JobSettings
-from lakehouse.clients import load_catalog, trino_connection
+from lakehouse import clients
+from lakehouse.clients import load_catalog
 from lakehouse.settings import LakehouseSettings
 
 
@@ -60,9 +61,7 @@ def namespace(catalog: SqlCatalog) -> Iterator[str]:
 @pytest.fixture
 def trino_rows(lakehouse_settings: LakehouseSettings):
     def query(sql: str) -> list[tuple]:
-        cursor = trino_connection(lakehouse_settings).cursor()
-        cursor.execute(sql)
-        return [tuple(row) for row in cursor.fetchall()]
+        return clients.trino_rows(lakehouse_settings, sql)
 
     return query
 

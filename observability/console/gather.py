@@ -11,6 +11,7 @@ not read (the Temporal UI shows the recovery workflows).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -561,18 +562,9 @@ def enrichment(trino: TrinoQuery, lakehouse: LakehouseSettings) -> Enrichment:
 
 def trino_query(lakehouse: LakehouseSettings) -> TrinoQuery:
     """Each query on a connection of its own (they run in parallel threads)."""
-    from lakehouse.clients import trino_connection
+    from lakehouse.clients import trino_rows
 
-    def query(sql: str) -> list[tuple[Any, ...]]:
-        connection = trino_connection(lakehouse)
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql)
-            return [tuple(row) for row in cursor.fetchall()]
-        finally:
-            connection.close()
-
-    return query
+    return functools.partial(trino_rows, lakehouse)
 
 
 # -- the whole view -----------------------------------------------------------------------
