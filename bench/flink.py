@@ -10,6 +10,8 @@ drain that lost or doubled messages would not be a valid measurement.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.messages import prefill
@@ -18,15 +20,41 @@ from bench.plots import line_plot
 from bench.results import Result
 from bench.settings import BenchSettings
 from contracts.events import EVENT_TYPES
+from deploy.flink.policy import Submitter
 from lakehouse.clients import trino_connection
 
 CHECKPOINT_INTERVAL = "5s"
+# The backlog is produced in large compressed batches, as a busy producer would.
+PREFILL_PRODUCER = {"linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}
 
 
-def drain(p: Pipeline, name: str, total: int, timeout: float, passthrough: bool) -> dict:
-    """Submits the job and samples its committed offsets until all `total` are done."""
+@contextmanager
+def at_parallelism(submitter: Submitter, parallelism: int | None) -> Iterator[None]:
+    """Jobs submitted meanwhile render 'parallelism.default' as `parallelism` (and wait for
+    that many free slots); None keeps the submitter's own."""
+    before = submitter.job_settings
+    if parallelism is not None:
+        submitter.job_settings = before.model_copy(update={"parallelism": parallelism})
+    try:
+        yield
+    finally:
+        submitter.job_settings = before
+
+
+def drain(
+    p: Pipeline,
+    name: str,
+    total: int,
+    timeout: float,
+    passthrough: bool,
+    parallelism: int | None = None,
+) -> dict:
+    """Submits the job (at `parallelism`, else the submitter's) and samples its committed
+    offsets until all `total` are done."""
     job = p.passthrough_job(name) if passthrough else p.validation_job(name)
-    submitted = p.submit(job)
+    with at_parallelism(p.submitter, parallelism):
+        submitted = p.submit(job)
+        job_parallelism = p.submitter.job_settings.parallelism
     started = time.monotonic()
     curve: list[tuple[float, int]] = [(0.0, 0)]
     while curve[-1][1] < total and time.monotonic() - started < timeout:
@@ -41,6 +69,7 @@ def drain(p: Pipeline, name: str, total: int, timeout: float, passthrough: bool)
     busy = curve[-1][0] - first
     return {
         "job_id": submitted.job_id,
+        "parallelism": job_parallelism,
         "messages": done,
         "complete": done >= total,
         "seconds": curve[-1][0],
@@ -70,9 +99,7 @@ def run(settings: BenchSettings, out: Path) -> Result:
         checkpoint_interval=CHECKPOINT_INTERVAL,
         state_dir=out / "flink-state",
     ) as p:
-        producer = p.producer(
-            **{"linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}
-        )
+        producer = p.producer(**PREFILL_PRODUCER)
         counts, fill_seconds = prefill(producer, p.topics, total, settings.flink_invalid_share)
         print(f"Pre-filled {total:,} messages in {fill_seconds:.1f}s", flush=True)
         timeout = settings.flink_drain_timeout_seconds

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.gateway import GATEWAY_APP, PATH, gateway_env, prefixed_topics, uvicorn
+from bench.gateway import GATEWAY_APP, PATH, gateway_env, prefixed_topics, serving
 from bench.messages import payloads
 from bench.openloop import stripe_body
 from bench.pipeline import Pipeline, pipeline
@@ -175,7 +175,7 @@ def webhook_path(settings: BenchSettings, interval: str, out: Path) -> dict:
     ):
         p.submit(normalization_copy(p, prefix, normalized))
         env = gateway_env(secret, prefix)
-        with uvicorn(GATEWAY_APP, env, 1, out / f"freshness-gateway-{interval}.log") as port:
+        with serving(GATEWAY_APP, env, 1, out / f"freshness-gateway-{interval}.log") as (port, _):
             stop = threading.Event()
             accepted: dict[str, float] = {}
             loader = threading.Thread(
@@ -242,7 +242,7 @@ def run(settings: BenchSettings, out: Path) -> Result:
             f"{settings.freshness_rate:g} events/s for {settings.freshness_seconds:g}s per run. "
             "JR: valid charges produced to a validation job copy's topic (origin: the Kafka "
             "create time). Webhook: signed Stripe webhooks to a gateway of the run's own "
-            "(one uvicorn worker) feeding a normalisation job copy (origin: the client's 2xx). "
+            "(one worker process) feeding a normalisation job copy (origin: the client's 2xx). "
             f"Jobs at parallelism 1; Trino polled every {settings.freshness_poll_seconds:g}s "
             "(+ query time: the resolution)."
         ),

@@ -7,14 +7,16 @@ something a shared 2-core box finishes in a few minutes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.paths import RUN_DIR
+from gateway.settings import GatewaySettings
 from workflows.models import MAX_INFERENCE_BATCH
 
-BENCHMARKS = ("gateway", "flink", "freshness", "sidestream", "trino", "footprint")
+BENCHMARKS = ("gateway", "flink", "freshness", "sidestream", "trino", "footprint", "scaleout")
 
 
 class BenchSettings(BaseSettings):
@@ -25,8 +27,14 @@ class BenchSettings(BaseSettings):
     # Gateway: open-loop steps of signed Stripe webhooks.
     gateway_rates: list[int] = Field(default=[500, 1000, 2000, 4000])
     gateway_step_seconds: float = Field(default=30.0, gt=0)
+    gateway_warmup_seconds: float = Field(default=5.0, gt=0)
     gateway_max_connections: int = Field(default=512, ge=1)
-    gateway_workers: int = Field(default=1, ge=1)
+    # Worker processes of the gateway and of the bare app beside it: the platform's own
+    # (GATEWAY_WORKERS) unless set.
+    gateway_workers: int = Field(default=GatewaySettings.model_fields["workers"].default, ge=1)
+    # The load client: vegeta (Go, built by `make setup`; cheap enough not to be the limit)
+    # or bench.openloop (Python, latency from the scheduled send time).
+    gateway_client: Literal["vegeta", "openloop"] = "vegeta"
 
     # Flink: messages pre-filled into the raw topics, then drained by the job.
     flink_messages: int = Field(default=2_000_000, ge=100)
@@ -59,12 +67,28 @@ class BenchSettings(BaseSettings):
     footprint_load_seconds: float = Field(default=30.0, gt=0)
     footprint_load_rate: float = Field(default=20.0, gt=0)
 
+    # Scale-out: each part at 1..n instances in the same run, each rate against one
+    # instance's. Flink: the validation job drains one pre-filled backlog at each
+    # parallelism, beside a second TaskManager of the run's own (topics of max(list)
+    # partitions).
+    scaleout_flink_parallelisms: list[PositiveInt] = Field(default=[1, 2, 4], min_length=1)
+    scaleout_flink_messages: int = Field(default=1_000_000, ge=100)
+    # Gateway: worker processes behind one port, at one rate that saturates one worker.
+    scaleout_gateway_workers: list[PositiveInt] = Field(default=[1, 2], min_length=1)
+    scaleout_gateway_rate: int = Field(default=3000, ge=1)
+    scaleout_gateway_seconds: float = Field(default=20.0, gt=0)
+    # Side stream: Temporal worker processes on one task queue, one bridge, one rate.
+    scaleout_sidestream_workers: list[PositiveInt] = Field(default=[1, 2], min_length=1)
+    scaleout_sidestream_rate: float = Field(default=200.0, gt=0)
+    scaleout_sidestream_seconds: float = Field(default=60.0, gt=0)
+
     def quick(self) -> BenchSettings:
         """The same settings at development size."""
         return self.model_copy(
             update={
                 "gateway_rates": [100, 200],
                 "gateway_step_seconds": 2.0,
+                "gateway_warmup_seconds": 1.0,
                 "gateway_max_connections": 64,
                 "flink_messages": 20_000,
                 "flink_drain_timeout_seconds": 300.0,
@@ -78,5 +102,10 @@ class BenchSettings(BaseSettings):
                 "trino_repeats": 3,
                 "footprint_load_seconds": 5.0,
                 "footprint_load_rate": 5.0,
+                "scaleout_flink_messages": 20_000,
+                "scaleout_gateway_rate": 500,
+                "scaleout_gateway_seconds": 3.0,
+                "scaleout_sidestream_rate": 20.0,
+                "scaleout_sidestream_seconds": 10.0,
             }
         )

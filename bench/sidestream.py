@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -111,9 +112,12 @@ def process_env(workflow: WorkflowSettings) -> dict[str, str]:
 
 
 def wait_ready(
-    workflow: WorkflowSettings, processes: dict[str, subprocess.Popen], timeout: float
+    workflow: WorkflowSettings,
+    processes: dict[str, subprocess.Popen],
+    timeout: float,
+    workers: int = 1,
 ) -> None:
-    """Until a worker polls the task queue and the bridge has joined its group."""
+    """Until `workers` workers poll the task queue and the bridge has joined its group."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, process in processes.items():
@@ -126,10 +130,18 @@ def wait_ready(
             members = group_members(workflow.kafka.bootstrap_servers, workflow.consumer_group)
         except NotReady:
             pollers = members = 0
-        if pollers and members:
+        if pollers >= workers and members:
             return
         time.sleep(0.5)
-    raise RuntimeError(f"the run's worker and bridge were not ready within {timeout:g}s")
+    raise RuntimeError(
+        f"the run's {workers} worker(s) and bridge were not ready within {timeout:g}s"
+    )
+
+
+def worker_names(workers: int) -> list[str]:
+    """The run's worker processes, as their logs and messages name them: `worker` alone,
+    else `worker1`, `worker2`, ..."""
+    return ["worker"] if workers == 1 else [f"worker{n}" for n in range(1, workers + 1)]
 
 
 class ResultReader(threading.Thread):
@@ -240,7 +252,10 @@ def wait_for_recoveries(
     return recoveries
 
 
-def measure(settings: BenchSettings, rate: float, inference_url: str, out: Path) -> Figures:
+def measure(
+    settings: BenchSettings, rate: float, inference_url: str, out: Path, workers: int = 1
+) -> Figures:
+    """One rate through a bridge and `workers` worker processes on the run's task queue."""
     suffix = uuid.uuid4().hex[:8]
     workflow = run_settings(settings, suffix, inference_url)
     kafka = KafkaSettings(topics=TopicSettings(partitions=PARTITIONS))
@@ -249,11 +264,17 @@ def measure(settings: BenchSettings, rate: float, inference_url: str, out: Path)
     figures = Figures(rate=rate)
     env = process_env(workflow)
     try:
-        with (
-            running(["workflows.worker"], env, out / f"sidestream-{rate:g}-worker.log") as worker,
-            running(["workflows.bridge"], env, out / f"sidestream-{rate:g}-bridge.log") as bridge,
-        ):
-            wait_ready(workflow, {"worker": worker, "bridge": bridge}, timeout=90)
+        with ExitStack() as processes:
+            started = {
+                name: processes.enter_context(
+                    running(["workflows.worker"], env, out / f"sidestream-{rate:g}-{name}.log")
+                )
+                for name in worker_names(workers)
+            }
+            started["bridge"] = processes.enter_context(
+                running(["workflows.bridge"], env, out / f"sidestream-{rate:g}-bridge.log")
+            )
+            wait_ready(workflow, started, timeout=90, workers=workers)
             reader = ResultReader(workflow, figures)
             reader.start()
             steady_load(workflow, settings, suffix, figures)

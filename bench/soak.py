@@ -721,9 +721,15 @@ def summary(
         "of the Iceberg snapshot that added the row. "
     )
     if growing:
+        # The stage that limits: of those falling behind, the one that kept up least.
+        limit = min(growing, key=lambda name: lag[name].consumed_share)
+        behind = lag[limit]
         text += (
             f"The lag of {', '.join(growing)} grew through the run: "
-            f"{settings.rate:g}/s is not sustained. "
+            f"{settings.rate:g}/s is not sustained. The stage that limits is {limit}: it "
+            f"consumed {behind.arrival_rate - behind.lag_slope:,.0f} of the "
+            f"{behind.arrival_rate:,.0f} msg/s arriving on its topics "
+            f"({behind.consumed_share:.0%}). "
         )
     else:
         text += "No consumer lag grew through the run: the rate was sustained. "

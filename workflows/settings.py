@@ -64,6 +64,16 @@ class WorkflowSettings(BaseSettings):
     bridge_retry_seconds: float = Field(default=2.0, gt=0)
     bridge_retry_max_seconds: float = Field(default=30.0, gt=0)
 
+    # Workflow tasks one worker process runs at once. Its workflow code shares one GIL, so
+    # a task's wall time grows with their number: at the SDK's default (100) an overloaded
+    # worker took longer than the 10 s workflow task timeout over each, so every task timed
+    # out, was replayed and timed out again, and the side stream stalled (the 2,000/s soak of
+    # 2026-12-04, bench/RESULTS.md). A few at a time finish and free the next; more
+    # throughput is more worker processes on the task queue.
+    max_concurrent_workflow_tasks: int = Field(default=4, ge=1)
+    # Activities (inference calls, Kafka and PostgreSQL writes) wait on I/O: more at once.
+    max_concurrent_activities: int = Field(default=50, ge=1)
+
     # The worker's Prometheus endpoint (Temporal SDK metrics and the persistence retry
     # counter) on 127.0.0.1. Off (0) unless set: the platform's worker sets it
     # (deploy/local/services.py); a test's or benchmark's extra workers must not take it.

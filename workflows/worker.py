@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -71,9 +72,9 @@ async def run_worker(settings: WorkflowSettings, stop: asyncio.Event | None = No
         )
         worker = Worker(
             client,
-            task_queue=settings.task_queue,
             workflows=[EnrichmentWorkflow, PaymentRecoveryWorkflow],
             activities=activity_methods(activities),
+            **worker_options(settings),
         )
         log.info(
             "worker on %s, namespace %s, task queue %s",
@@ -92,6 +93,15 @@ async def run_worker(settings: WorkflowSettings, stop: asyncio.Event | None = No
         finally:
             publisher.close()
         log.info("worker stopped")
+
+
+def worker_options(settings: WorkflowSettings) -> dict[str, Any]:
+    """The task queue, and how much of it one worker process takes on at once."""
+    return {
+        "task_queue": settings.task_queue,
+        "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.max_concurrent_activities,
+    }
 
 
 def main() -> None:

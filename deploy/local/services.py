@@ -25,6 +25,8 @@ ReadyCheck = Callable[[StackSettings, LakehouseSettings], str]
 SUPERVISOR_START_RETRIES = 1_000_000
 SUPERVISOR_START_SECONDS = 5
 
+FLINK_TASKMANAGER = "flink-taskmanager"
+
 
 @dataclass(frozen=True)
 class Service:
@@ -136,12 +138,8 @@ def services(stack: StackSettings, lakehouse: LakehouseSettings) -> list[Service
             environment=flink_environment(stack),
         ),
         Service(
-            name="flink-taskmanager",
-            command=[
-                str(flink_bin / "taskmanager.sh"),
-                "start-foreground",
-                *flink_metrics_job("flink-taskmanager"),
-            ],
+            name=FLINK_TASKMANAGER,
+            command=flink_taskmanager_command(stack, FLINK_TASKMANAGER),
             ready=readiness.flink_ready,
             endpoint=f"{stack.flink_taskmanager_slots} slots on the JobManager above",
             environment=flink_environment(stack),
@@ -207,6 +205,17 @@ def kafka_metrics_agent(stack: StackSettings) -> list[str]:
         return []
     config = stack.conf_dir / "kafka" / "jmx-exporter.yml"
     return [f"-javaagent:{stack.jmx_exporter_jar}=127.0.0.1:{stack.kafka_metrics_port}:{config}"]
+
+
+def flink_taskmanager_command(stack: StackSettings, service: str) -> list[str]:
+    """A TaskManager of the distribution in the foreground, with the platform's
+    configuration (`flink_environment`), pushing its metrics under `service`; `-D key=value`
+    overrides may follow."""
+    return [
+        str(stack.flink_home / "bin" / "taskmanager.sh"),
+        "start-foreground",
+        *flink_metrics_job(service),
+    ]
 
 
 def flink_metrics_job(service: str) -> list[str]:

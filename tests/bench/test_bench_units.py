@@ -5,12 +5,14 @@ local server."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ import uvicorn
 from bench import openloop
 from bench.cli import build_parser, selected, settings_from
 from bench.footprint import children_by_parent, descendants, rss_by_service, rss_kib
-from bench.gateway import free_port
+from bench.gateway import BARE_APP, free_port, serving, signed_target, vegeta_step
 from bench.machine import cpu_model, memory_total_gib
 from bench.messages import payloads
 from bench.openloop import Pool, Spec, build_request, drive
@@ -35,7 +37,9 @@ from bench.report import (
     write_run_file,
 )
 from bench.results import Result, format_table, percentile, summarise, write_json
+from bench.sampling import tree_usage
 from bench.settings import BenchSettings
+from bench.vegeta import vegeta_bin
 from contracts.events import EVENT_TYPES
 from validation.python_rules import validate
 
@@ -240,3 +244,29 @@ def test_a_service_tree_includes_its_children_and_their_memory():
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_vegeta_target_is_a_signed_stripe_webhook():
+    target = json.loads(signed_target(8000, 7, "whsec_y", int(time.time())))
+    body = base64.b64decode(target["body"]).decode()
+    assert target["url"] == "http://127.0.0.1:8000/webhooks/stripe"
+    assert json.loads(body)["id"] == "evt_bench0000000000000007"
+    assert stripe.WebhookSignature.verify_header(
+        body, target["header"]["Stripe-Signature"][0], "whsec_y", tolerance=300
+    )
+
+
+def test_a_vegeta_step_against_the_bare_app_counts_every_request(tmp_path):
+    if not vegeta_bin().exists():
+        pytest.fail(f"vegeta is not built at {vegeta_bin()}: run `make setup`")
+    settings = BenchSettings().quick()
+    with serving(BARE_APP, {}, 2, tmp_path / "bare.log") as (port, pid):
+        assert tree_usage({"bare": pid})["bare"].rss_mib > 0
+        figures = vegeta_step(port, 50, settings, "whsec_z", tmp_path)
+    # 50/s for the quick step's 2 s, every one answered 200 by the bare app.
+    assert figures["requests"] == 100 and figures["ok"] == 100 and figures["errors"] == 0
+    assert figures["statuses"] == {"200": 100}
+    assert 40 <= figures["achieved_rate"] <= 60
+    assert 0 < figures["latency_ms"]["p50"] <= figures["latency_ms"]["p99"] < 1000
+    assert figures["client_cpu_percent"] > 0
+    assert not list(tmp_path.glob("vegeta-*"))  # targets and results removed

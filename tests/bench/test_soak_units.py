@@ -358,6 +358,9 @@ def test_the_analysis_says_when_the_rate_is_not_sustained(tmp_path):
     result = analyse(settings, observed, ledger, landed, 5.0, tmp_path)
     assert "The lag of bridge grew through the run" in result.reason
     assert "not sustained" in result.reason and "Reconciliation exact." in result.reason
+    # The bridge commits 5 of the 10 messages a second arriving: the stage that limits.
+    assert "The stage that limits is bridge: it consumed 5 of the 10 msg/s" in result.reason
+    assert "(50%)" in result.reason
     rows = {row["figure"]: row for row in result.rows}
     assert rows["webhooks sent/s"]["ratio"] == pytest.approx(10 / 2000, rel=0.01)
     assert rows["freshness 2xx -> payments p95 s"]["value"] == pytest.approx(2.98)

@@ -66,6 +66,8 @@ def test_flink_cluster_has_slots_memory_and_state_folders_under_the_run_folder(
 ):
     config = yaml.safe_load((rendered / "flink" / "config.yaml").read_text())
     assert config["taskmanager"]["numberOfTaskSlots"] >= 4
+    # A job's slots spread over every TaskManager (the scale-out benchmark adds a second).
+    assert config["taskmanager"]["load-balance"]["mode"] == "SLOTS"
     assert config["rest"]["bind-address"] == "127.0.0.1"
     assert config["jobmanager"]["memory"]["process"]["size"] == stack.flink_jobmanager_memory
     assert config["taskmanager"]["memory"]["process"]["size"] == stack.flink_taskmanager_memory

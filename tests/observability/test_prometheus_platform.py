@@ -120,7 +120,11 @@ def test_a_burst_of_bad_data_moves_the_series_and_fires_the_quarantine_alert(
         lambda: committed(prom, CONSUMER_GROUP, topic) >= committed_before + BAD_MESSAGES,
         timeout=120,
     )
-    lag = prom.value(f'{series.GROUP_LAG}{{group="{CONSUMER_GROUP}"}}')
+    # A recorded series: it appears at the rule's first evaluation after the group's first
+    # commit (a fresh platform's group is minutes old), so wait for it rather than read once.
+    lag_query = f'{series.GROUP_LAG}{{group="{CONSUMER_GROUP}"}}'
+    wait_for("the group's recorded lag", lambda: prom.value(lag_query) is not None, timeout=90)
+    lag = prom.value(lag_query)
     assert lag is not None and lag >= 0
 
     threshold = AlertThresholds().quarantine_share
