@@ -70,7 +70,8 @@ class WorkflowSettings(BaseSettings):
     # out, was replayed and timed out again, and the side stream stalled (the 2,000/s soak of
     # 2026-12-04, bench/RESULTS.md). A few at a time finish and free the next; more
     # throughput is more worker processes on the task queue.
-    max_concurrent_workflow_tasks: int = Field(default=4, ge=1)
+    # (At least 2: the SDK needs two while it caches workflows, as it does here.)
+    max_concurrent_workflow_tasks: int = Field(default=4, ge=2)
     # Activities (inference calls, Kafka and PostgreSQL writes) wait on I/O: more at once.
     max_concurrent_activities: int = Field(default=50, ge=1)
 

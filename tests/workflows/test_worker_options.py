@@ -26,7 +26,7 @@ def test_the_worker_takes_its_task_queue_and_concurrency_from_the_settings(monke
 
 def test_by_default_a_worker_runs_a_few_workflow_tasks_and_more_activities():
     options = worker_options(WorkflowSettings())
-    assert 1 <= options["max_concurrent_workflow_tasks"] <= 8
+    assert 2 <= options["max_concurrent_workflow_tasks"] <= 8
     assert options["max_concurrent_activities"] > options["max_concurrent_workflow_tasks"]
 
 
@@ -36,6 +36,6 @@ def test_every_option_is_one_the_sdk_worker_takes():
     assert set(worker_options(WorkflowSettings())) <= accepted
 
 
-def test_a_worker_cannot_be_set_to_take_no_tasks():
+def test_a_worker_takes_at_least_the_two_workflow_tasks_the_sdk_needs():
     with pytest.raises(ValueError):
-        WorkflowSettings(max_concurrent_workflow_tasks=0)
+        WorkflowSettings(max_concurrent_workflow_tasks=1)
