@@ -11,7 +11,6 @@ or `bench.openloop`; its CPU is reported beside the figures.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import resource
@@ -33,7 +32,7 @@ from bench.processes import running
 from bench.results import Result
 from bench.sampling import tree_usage
 from bench.settings import BenchSettings
-from bench.vegeta import vegeta_bin
+from bench.vegeta import json_target, vegeta_bin
 from contracts.paths import REPO_ROOT
 from contracts.topics import INGESTION_DLQ, WEBHOOK_RAW_TOPICS
 from gateway.providers.stripe import sign_stripe
@@ -128,13 +127,7 @@ def signed_target(port: int, n: int, secret: str, signed_at: int) -> str:
         "X-Request-Id": f"bench{n:016x}",
         **sign_stripe(body, (secret,), signed_at),
     }
-    target = {
-        "method": "POST",
-        "url": f"http://127.0.0.1:{port}{PATH}",
-        "body": base64.b64encode(body).decode(),
-        "header": {name: [value] for name, value in headers.items()},
-    }
-    return json.dumps(target)
+    return json.dumps(json_target(f"http://127.0.0.1:{port}{PATH}", body, headers))
 
 
 def vegeta_figures(report: dict[str, Any], rate: int, client_cpu_percent: float) -> dict:

@@ -109,10 +109,15 @@ def target(n: int, event: TargetEvent, spec: TargetSpec, credentials: Credential
         # Signing reads provider, body and signed_correctly, which a HostileEvent has too.
         **signature_headers(event, credentials, int(time.time())),  # type: ignore[arg-type]
     }
+    return json_target(f"{spec.base_url}/webhooks/{event.provider}?n={n}", event.body, headers)
+
+
+def json_target(url: str, body: bytes, headers: dict[str, str]) -> dict:
+    """A POST as vegeta's `-format=json` reads it (the body base64, each header a list)."""
     return {
         "method": "POST",
-        "url": f"{spec.base_url}/webhooks/{event.provider}?n={n}",
-        "body": base64.b64encode(event.body).decode(),
+        "url": url,
+        "body": base64.b64encode(body).decode(),
         "header": {name: [value] for name, value in headers.items()},
     }
 
